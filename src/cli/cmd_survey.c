@@ -1,3 +1,477 @@
+/* toride survey: the command line around survey/survey.h. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli/cli.h"
-int cmd_survey(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "survey: not yet built\n"); return TORIDE_EXIT_ERROR; }
+#include "core/addr.h"
+#include "core/error.h"
+#include "core/event.h"
+#include "core/log.h"
+#include "core/order.h"
+#include "core/scope.h"
+#include "survey/creds.h"
+#include "survey/fingerprint.h"
+#include "survey/survey.h"
+
+/* Why 65535: a port list longer than every port is a typo. */
+#define SURVEY_MAX_PORTS 65535
+/* Why 64: scope/exclusion specs given on the command line; larger sets belong in files. */
+#define SURVEY_MAX_SPECS 256
+
+static volatile int stop_requested;
+
+static void
+on_sigint(int sig)
+{
+	(void)sig;
+	if (stop_requested) {
+		signal(SIGINT, SIG_DFL);
+		raise(SIGINT);
+	}
+	stop_requested = 1;
+}
+
+static void
+survey_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: toride survey --scope SPEC [options]\n"
+	        "\n"
+	        "Find devices that let anyone operate them without authentication (JP-34-10-1) or accept a\n"
+	        "factory/default credential (JP-34-10-2), with evidence. Login checks only: nothing on a\n"
+	        "device is changed; after a login toride echoes a random marker and logs out.\n"
+	        "\n"
+	        "scope (no scope, no survey):\n"
+	        "  --scope SPEC           CIDR, range A-B or address, IPv4 or IPv6 (repeatable)\n"
+	        "  --scope-file FILE      one SPEC per line ('#' comments)\n"
+	        "  --exclude SPEC         never probe these (repeatable)\n"
+	        "  --exclude-file FILE    opt-out list, one SPEC per line (repeatable)\n"
+	        "  --allow-reserved SPEC  lift the default special-purpose exclusion for SPEC (e.g. a lab in\n"
+	        "                         10.0.0.0/8 or 127.0.0.0/8); logged\n"
+	        "order and pace:\n"
+	        "  -p, --ports LIST       ports, e.g. 23,2323,22 (default 23,2323,22,80,8080,554,1883,21)\n"
+	        "  --seed N               permutation seed (default 1); same seed, same order\n"
+	        "  --shard I/N            probe shard I of N (1-based, default 1/1)\n"
+	        "  --rate N               new connections per second (default 1000; 0 = unlimited)\n"
+	        "  --max-concurrency N    simultaneous connections (default 512)\n"
+	        "  --connect-timeout MS   default 3000\n"
+	        "  --read-timeout MS      silence after which a step gives up (default 5000)\n"
+	        "  --retries N            extra connects after a timeout (default 1)\n"
+	        "credentials:\n"
+	        "  --creds FILE           user:password per line (default: Mirai's table)\n"
+	        "  --no-vendor-creds      do not add the fingerprinted vendor's defaults\n"
+	        "  --max-attempts-per-host N  login budget per host (default 700)\n"
+	        "  --attempt-delay MS     pause between logins on one host (default 0)\n"
+	        "output:\n"
+	        "  -o, --output FILE      JSON Lines events ('-' = stdout)\n"
+	        "  --db FILE              SQLite database (resumes a survey of the same name)\n"
+	        "  --name ID              survey name (default: derived from scope, ports, seed, shard)\n"
+	        "  --dry-run              print the (address, port) pairs that would be probed, in order\n"
+	        "  -q, --quiet            no progress line\n"
+	        "  -v, --verbose          more log output (repeat for debug)\n"
+	        "  --data-dir DIR         data files (default " TORIDE_DATA_DIR ", env TORIDE_DATA_DIR)\n"
+	        "\n"
+	        "exit status: 0 no failing device, 1 failing devices found, 2 usage error, 3 other error\n");
+}
+
+static int
+parse_uint(const char *s, unsigned long long max, unsigned long long *out, const char *what)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v > max || s[0] == '-') {
+		fprintf(stderr, "toride survey: %s: '%s' is not a number in 0..%llu\n", what, s, max);
+		return TORIDE_EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+parse_ports(const char *s, uint16_t *ports, size_t *n)
+{
+	char *copy = strdup(s), *save = NULL;
+	int r = 0;
+	*n = 0;
+	if (copy == NULL)
+		return TORIDE_ENOMEM;
+	for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		unsigned long long a, b;
+		char *dash = strchr(tok, '-');
+		if (dash != NULL)
+			*dash = '\0';
+		if (parse_uint(tok, 65535, &a, "--ports") != 0 || (dash && parse_uint(dash + 1, 65535, &b, "--ports") != 0)) {
+			r = TORIDE_EINVAL;
+			break;
+		}
+		if (dash == NULL)
+			b = a;
+		if (a == 0 || b < a) {
+			fprintf(stderr, "toride survey: --ports: bad port or range '%s'\n", tok);
+			r = TORIDE_EINVAL;
+			break;
+		}
+		for (unsigned long long p = a; p <= b; p++) {
+			bool dup = false;
+			for (size_t i = 0; i < *n; i++)
+				dup |= ports[i] == p;
+			if (!dup && *n < SURVEY_MAX_PORTS)
+				ports[(*n)++] = (uint16_t)p;
+		}
+	}
+	free(copy);
+	if (r == 0 && *n == 0) {
+		fprintf(stderr, "toride survey: --ports: no port given\n");
+		r = TORIDE_EINVAL;
+	}
+	return r;
+}
+
+struct progress_state {
+	bool enabled;
+	bool tty;
+};
+
+static void
+print_progress(const struct toride_survey_progress *p, void *arg)
+{
+	struct progress_state *ps = arg;
+	if (!ps->enabled)
+		return;
+	double pct = p->total ? 100.0 * (double)p->done / (double)p->total : 100.0;
+	double eta = p->rate > 0 && p->total > p->done ? (double)(p->total - p->done) / p->rate : 0;
+	fprintf(stderr, "%s%6.2f%%  %llu/%llu probes  %.0f/s  open %llu  failing %llu  attempts %llu  in flight %llu  ETA %.0fs%s",
+	        ps->tty ? "\r" : "", pct, (unsigned long long)p->done, (unsigned long long)p->total, p->rate,
+	        (unsigned long long)p->open, (unsigned long long)p->findings_fail, (unsigned long long)p->attempts,
+	        (unsigned long long)p->in_flight, eta, ps->tty ? "\033[K" : "\n");
+	fflush(stderr);
+}
+
+static const char *
+data_dir(const char *opt)
+{
+	if (opt != NULL)
+		return opt;
+	const char *env = getenv("TORIDE_DATA_DIR");
+	return env != NULL && *env ? env : TORIDE_DATA_DIR;
+}
+
+int
+cmd_survey(int argc, char **argv)
+{
+	enum {
+		O_SCOPE = 256, O_SCOPE_FILE, O_EXCLUDE, O_EXCLUDE_FILE, O_ALLOW_RESERVED, O_SEED, O_SHARD, O_RATE,
+		O_MAXC, O_CTIMEOUT, O_RTIMEOUT, O_RETRIES, O_CREDS, O_NO_VENDOR, O_MAX_ATTEMPTS, O_ATTEMPT_DELAY,
+		O_DB, O_NAME, O_DRY_RUN, O_DATA_DIR,
+	};
+	static const struct option opts[] = {
+		{"scope", required_argument, NULL, O_SCOPE},
+		{"scope-file", required_argument, NULL, O_SCOPE_FILE},
+		{"exclude", required_argument, NULL, O_EXCLUDE},
+		{"exclude-file", required_argument, NULL, O_EXCLUDE_FILE},
+		{"allow-reserved", required_argument, NULL, O_ALLOW_RESERVED},
+		{"ports", required_argument, NULL, 'p'},
+		{"seed", required_argument, NULL, O_SEED},
+		{"shard", required_argument, NULL, O_SHARD},
+		{"rate", required_argument, NULL, O_RATE},
+		{"max-concurrency", required_argument, NULL, O_MAXC},
+		{"connect-timeout", required_argument, NULL, O_CTIMEOUT},
+		{"read-timeout", required_argument, NULL, O_RTIMEOUT},
+		{"retries", required_argument, NULL, O_RETRIES},
+		{"creds", required_argument, NULL, O_CREDS},
+		{"no-vendor-creds", no_argument, NULL, O_NO_VENDOR},
+		{"max-attempts-per-host", required_argument, NULL, O_MAX_ATTEMPTS},
+		{"attempt-delay", required_argument, NULL, O_ATTEMPT_DELAY},
+		{"output", required_argument, NULL, 'o'},
+		{"db", required_argument, NULL, O_DB},
+		{"name", required_argument, NULL, O_NAME},
+		{"dry-run", no_argument, NULL, O_DRY_RUN},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"data-dir", required_argument, NULL, O_DATA_DIR},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int rc = TORIDE_EXIT_ERROR, r;
+	char err[512];
+	const char *scopes[SURVEY_MAX_SPECS], *scope_files[SURVEY_MAX_SPECS], *excludes[SURVEY_MAX_SPECS],
+		*exclude_files[SURVEY_MAX_SPECS], *allows[SURVEY_MAX_SPECS];
+	size_t nscopes = 0, nscope_files = 0, nexcludes = 0, nexclude_files = 0, nallows = 0;
+	static uint16_t ports[SURVEY_MAX_PORTS];
+	size_t nports = 0;
+	unsigned long long seed = 1, rate = 1000, maxc = 512, ctimeout = 3000, rtimeout = 5000, retries = 1,
+	                   max_attempts = 700, attempt_delay = 0;
+	uint32_t shard_index = 0, shard_count = 1;
+	const char *shard_text = "1/1", *creds_file = NULL, *output = NULL, *db = NULL, *name = NULL, *ddir = NULL;
+	bool no_vendor = false, dry_run = false, quiet = false;
+	int verbose = 0;
+	struct toride_scope *scope = NULL;
+	struct toride_creds creds;
+	struct toride_fpdb *fpdb = NULL;
+	struct toride_sink *sink = NULL;
+	struct toride_order *order = NULL;
+	toride_creds_init(&creds);
+
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "p:o:qvh", opts, NULL)) != -1) {
+		unsigned long long v;
+		switch (c) {
+		case O_SCOPE: case O_SCOPE_FILE: case O_EXCLUDE: case O_EXCLUDE_FILE: case O_ALLOW_RESERVED: {
+			const char **arr = c == O_SCOPE ? scopes : c == O_SCOPE_FILE ? scope_files : c == O_EXCLUDE ? excludes
+			                 : c == O_EXCLUDE_FILE ? exclude_files : allows;
+			size_t *n = c == O_SCOPE ? &nscopes : c == O_SCOPE_FILE ? &nscope_files : c == O_EXCLUDE ? &nexcludes
+			          : c == O_EXCLUDE_FILE ? &nexclude_files : &nallows;
+			if (*n >= SURVEY_MAX_SPECS) {
+				fprintf(stderr, "toride survey: too many such options; put them in a file\n");
+				return TORIDE_EXIT_USAGE;
+			}
+			arr[(*n)++] = optarg;
+			break;
+		}
+		case 'p':
+			if (parse_ports(optarg, ports, &nports) != 0)
+				return TORIDE_EXIT_USAGE;
+			break;
+		case O_SEED: if (parse_uint(optarg, UINT64_MAX, &seed, "--seed")) return TORIDE_EXIT_USAGE; break;
+		case O_SHARD:
+			if (toride_shard_parse(optarg, &shard_index, &shard_count) != 0) {
+				fprintf(stderr, "toride survey: --shard: expected I/N with 1 <= I <= N, got '%s'\n", optarg);
+				return TORIDE_EXIT_USAGE;
+			}
+			shard_text = optarg;
+			break;
+		case O_RATE: if (parse_uint(optarg, 100000000, &rate, "--rate")) return TORIDE_EXIT_USAGE; break;
+		case O_MAXC: if (parse_uint(optarg, 1000000, &maxc, "--max-concurrency") || maxc == 0) return TORIDE_EXIT_USAGE; break;
+		case O_CTIMEOUT: if (parse_uint(optarg, 600000, &ctimeout, "--connect-timeout") || ctimeout == 0) return TORIDE_EXIT_USAGE; break;
+		case O_RTIMEOUT: if (parse_uint(optarg, 600000, &rtimeout, "--read-timeout") || rtimeout == 0) return TORIDE_EXIT_USAGE; break;
+		case O_RETRIES: if (parse_uint(optarg, 10, &retries, "--retries")) return TORIDE_EXIT_USAGE; break;
+		case O_CREDS: creds_file = optarg; break;
+		case O_NO_VENDOR: no_vendor = true; break;
+		case O_MAX_ATTEMPTS: if (parse_uint(optarg, UINT_MAX, &max_attempts, "--max-attempts-per-host")) return TORIDE_EXIT_USAGE; break;
+		case O_ATTEMPT_DELAY: if (parse_uint(optarg, 600000, &attempt_delay, "--attempt-delay")) return TORIDE_EXIT_USAGE; break;
+		case 'o': output = optarg; break;
+		case O_DB: db = optarg; break;
+		case O_NAME: name = optarg; break;
+		case O_DRY_RUN: dry_run = true; break;
+		case 'q': quiet = true; break;
+		case 'v': verbose++; break;
+		case O_DATA_DIR: ddir = optarg; break;
+		case 'h': survey_usage(stdout); return TORIDE_EXIT_OK;
+		default: survey_usage(stderr); return TORIDE_EXIT_USAGE;
+		}
+		(void)v;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "toride survey: unexpected argument '%s' (scopes go after --scope)\n", argv[optind]);
+		return TORIDE_EXIT_USAGE;
+	}
+	if (nscopes == 0 && nscope_files == 0) {
+		fprintf(stderr, "toride survey: no scope given: use --scope or --scope-file (no scope, no survey)\n");
+		return TORIDE_EXIT_USAGE;
+	}
+	toride_log_set_level(verbose >= 2 ? TORIDE_LOG_DEBUG : verbose == 1 ? TORIDE_LOG_INFO : TORIDE_LOG_WARN);
+	if (nports == 0) {
+		memcpy(ports, toride_survey_default_ports, toride_survey_default_nports * sizeof ports[0]);
+		nports = toride_survey_default_nports;
+	}
+	const char *dd = data_dir(ddir);
+	char path[PATH_MAX];
+
+	/* ---- scope ---- */
+	if ((r = toride_scope_new(&scope)) != 0)
+		goto fail;
+	for (size_t i = 0; i < nscopes; i++)
+		if ((r = toride_scope_add(scope, scopes[i], err, sizeof err)) != 0)
+			goto usage_err;
+	for (size_t i = 0; i < nscope_files; i++)
+		if ((r = toride_scope_add_file(scope, scope_files[i], err, sizeof err)) != 0)
+			goto usage_err;
+	snprintf(path, sizeof path, "%s/exclusions/special-purpose.txt", dd);
+	if ((r = toride_scope_load_default_exclusions(scope, path, err, sizeof err)) != 0)
+		goto fail_msg;
+	for (size_t i = 0; i < nallows; i++) {
+		char note[512];
+		if ((r = toride_scope_allow_reserved(scope, allows[i], note, sizeof note, err, sizeof err)) != 0)
+			goto usage_err;
+		log_warn("%s (--allow-reserved)", note);
+	}
+	for (size_t i = 0; i < nexcludes; i++)
+		if ((r = toride_scope_exclude(scope, excludes[i], "--exclude", err, sizeof err)) != 0)
+			goto usage_err;
+	for (size_t i = 0; i < nexclude_files; i++)
+		if ((r = toride_scope_exclude_file(scope, exclude_files[i], err, sizeof err)) != 0)
+			goto usage_err;
+	if ((r = toride_scope_finalize(scope, err, sizeof err)) != 0)
+		goto usage_err;
+
+	if (dry_run) {
+		if ((r = toride_order_new(&order, scope, ports, nports, seed, shard_index, shard_count)) != 0)
+			goto fail;
+		fprintf(stderr, "toride survey: dry run: %llu addresses x %zu ports, shard %s: %llu probes\n",
+		        (unsigned long long)toride_scope_count(scope), nports, shard_text,
+		        (unsigned long long)toride_order_total(order));
+		struct toride_addr a;
+		uint16_t port;
+		char as[TORIDE_ADDR_STRLEN];
+		while (toride_order_next(order, &a, &port) == 1) {
+			toride_addr_format(&a, as, sizeof as);
+			printf("%s %u\n", as, port);
+		}
+		rc = TORIDE_EXIT_OK;
+		goto out;
+	}
+
+	/* ---- credentials and fingerprints ---- */
+	if (creds_file != NULL) {
+		if ((r = toride_creds_load_file(&creds, creds_file, err, sizeof err)) != 0)
+			goto usage_err;
+	} else {
+		snprintf(path, sizeof path, "%s/credentials/mirai.tsv", dd);
+		if ((r = toride_creds_load_mirai(&creds, path, err, sizeof err)) != 0)
+			goto fail_msg;
+	}
+	snprintf(path, sizeof path, "%s/fingerprints/recog", dd);
+	if (toride_fpdb_load_dir(&fpdb, path, err, sizeof err) != 0) {
+		log_warn("fingerprints unavailable (%s): devices will not be named", err);
+		fpdb = NULL;
+	}
+	char vendor_path[PATH_MAX];
+	snprintf(vendor_path, sizeof vendor_path, "%s/credentials/vendor-defaults.csv", dd);
+
+	/* ---- survey identity: same parameters, same name, so a re-run resumes ---- */
+	json_t *params = json_object(), *jscope = json_array(), *jports = json_array(), *jexcl = json_array();
+	for (size_t i = 0; i < nscopes; i++)
+		json_array_append_new(jscope, json_string(scopes[i]));
+	for (size_t i = 0; i < nscope_files; i++)
+		json_array_append_new(jscope, json_sprintf("file:%s", scope_files[i]));
+	for (size_t i = 0; i < nexcludes; i++)
+		json_array_append_new(jexcl, json_string(excludes[i]));
+	for (size_t i = 0; i < nexclude_files; i++)
+		json_array_append_new(jexcl, json_sprintf("file:%s", exclude_files[i]));
+	for (size_t i = 0; i < nports; i++)
+		json_array_append_new(jports, json_integer(ports[i]));
+	json_object_set_new(params, "scope", jscope);
+	json_object_set_new(params, "exclude", jexcl);
+	json_object_set_new(params, "ports", jports);
+	json_object_set_new(params, "seed", json_integer((json_int_t)seed));
+	json_object_set_new(params, "shard", json_string(shard_text));
+	json_object_set_new(params, "creds", json_string(creds_file ? creds_file : "mirai"));
+	char survey_id[64];
+	if (name != NULL) {
+		snprintf(survey_id, sizeof survey_id, "%s", name);
+	} else {
+		char *canon = json_dumps(params, JSON_SORT_KEYS | JSON_COMPACT);
+		unsigned char h[16];
+		crypto_generichash(h, sizeof h, (const unsigned char *)canon, canon ? strlen(canon) : 0, NULL, 0);
+		free(canon);
+		char hex[33];
+		sodium_bin2hex(hex, sizeof hex, h, 6);
+		snprintf(survey_id, sizeof survey_id, "s-%s", hex);
+	}
+	json_object_set_new(params, "rate", json_integer((json_int_t)rate));
+	json_object_set_new(params, "max_concurrency", json_integer((json_int_t)maxc));
+	json_object_set_new(params, "addresses", json_integer((json_int_t)toride_scope_count(scope)));
+
+	if (output == NULL && db == NULL)
+		output = "-"; /* events must go somewhere */
+	if ((r = toride_sink_open(&sink, output, db, err, sizeof err)) != 0) {
+		json_decref(params);
+		goto fail_msg;
+	}
+	json_t *ev = toride_event_new("survey", survey_id);
+	json_object_set_new(ev, "status", json_string("started"));
+	json_object_set(ev, "params", params);
+	toride_sink_emit(sink, ev);
+	json_decref(ev);
+
+	struct progress_state ps = {.enabled = !quiet, .tty = isatty(STDERR_FILENO)};
+	struct toride_survey_config cfg = {
+		.survey_id = survey_id,
+		.scope = scope,
+		.ports = ports,
+		.nports = nports,
+		.seed = seed,
+		.shard_index = shard_index,
+		.shard_count = shard_count,
+		.rate = (double)rate,
+		.max_concurrency = (unsigned)maxc,
+		.connect_timeout_ms = (unsigned)ctimeout,
+		.read_timeout_ms = (unsigned)rtimeout,
+		.retries = (unsigned)retries,
+		.max_attempts_per_host = (unsigned)max_attempts,
+		.attempt_delay_ms = (unsigned)attempt_delay,
+		.creds = &creds,
+		.vendor_creds_path = no_vendor ? NULL : vendor_path,
+		.fpdb = fpdb,
+		.sink = sink,
+		.resume = db != NULL,
+		.user_agent = "toride/" TORIDE_VERSION " (IoT default-credential survey; login check only)",
+		.progress = print_progress,
+		.progress_arg = &ps,
+		.stop_flag = &stop_requested,
+	};
+	struct toride_survey_stats st;
+	signal(SIGINT, on_sigint);
+	signal(SIGTERM, on_sigint);
+	signal(SIGPIPE, SIG_IGN);
+	r = toride_survey_run(&cfg, &st);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	if (ps.enabled && ps.tty)
+		fputc('\n', stderr);
+
+	ev = toride_event_new("survey", survey_id);
+	json_object_set_new(ev, "status", json_string(st.interrupted ? "interrupted" : r == 0 ? "finished" : "failed"));
+	json_object_set_new(ev, "params", params);
+	json_object_set_new(ev, "counts",
+	                    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "probes", (json_int_t)st.probes, "open",
+	                              (json_int_t)st.open, "skipped", (json_int_t)st.skipped, "attempts",
+	                              (json_int_t)st.attempts, "fail", (json_int_t)st.findings_fail, "pass",
+	                              (json_int_t)st.findings_pass, "unknown", (json_int_t)st.findings_unknown));
+	toride_sink_emit(sink, ev);
+	json_decref(ev);
+	if (r != 0) {
+		fprintf(stderr, "toride survey: %s\n", toride_strerror(r));
+		goto out;
+	}
+	if (!quiet)
+		fprintf(stderr,
+		        "toride survey %s: %llu probes (%llu skipped as done), %llu open, %llu login attempts, "
+		        "%llu failing findings%s\n",
+		        survey_id, (unsigned long long)st.probes, (unsigned long long)st.skipped,
+		        (unsigned long long)st.open, (unsigned long long)st.attempts, (unsigned long long)st.findings_fail,
+		        st.interrupted ? " (interrupted: run the same command again to resume)" : "");
+	rc = st.findings_fail > 0 ? TORIDE_EXIT_FINDINGS : TORIDE_EXIT_OK;
+	if (st.interrupted)
+		rc = TORIDE_EXIT_ERROR;
+	goto out;
+
+usage_err:
+	fprintf(stderr, "toride survey: %s\n", err);
+	rc = TORIDE_EXIT_USAGE;
+	goto out;
+fail_msg:
+	fprintf(stderr, "toride survey: %s\n", err);
+	rc = TORIDE_EXIT_ERROR;
+	goto out;
+fail:
+	fprintf(stderr, "toride survey: %s\n", toride_strerror(r));
+	rc = TORIDE_EXIT_ERROR;
+out:
+	toride_order_free(order);
+	toride_sink_close(sink);
+	toride_fpdb_free(fpdb);
+	toride_creds_free(&creds);
+	toride_scope_free(scope);
+	return rc;
+}

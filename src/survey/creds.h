@@ -1,0 +1,41 @@
+/*
+ * Credential lists for the default-credential check (JP-34-10-2). A list is ordered: the most
+ * likely pairs first, so a survey that stops at a host's first success spends few attempts.
+ */
+#ifndef TORIDE_SURVEY_CREDS_H
+#define TORIDE_SURVEY_CREDS_H
+
+#include <stddef.h>
+
+/* Why: NOTICE tries ~600 pairs; vendor lists add a few thousand. 100,000 leaves room and still
+ * bounds what a mistaken --creds (e.g. a password dump) can make us load. */
+#define TORIDE_CREDS_MAX 100000
+/* Why: real device user names and passwords are short; longer lines are data errors. */
+#define TORIDE_CRED_FIELD_MAX 128
+
+struct toride_cred {
+	char *user;
+	char *pass;
+	const char *origin; /* static: "mirai", "file", "vendor" */
+};
+
+struct toride_creds {
+	struct toride_cred *v;
+	size_t n, cap;
+};
+
+void toride_creds_init(struct toride_creds *c);
+void toride_creds_free(struct toride_creds *c);
+/* Append a pair unless the same pair is already in the list. */
+int toride_creds_add(struct toride_creds *c, const char *user, const char *pass, const char *origin);
+/* Load Mirai's table (data/credentials/mirai.tsv: "user<TAB>password<TAB>weight", '#' comments,
+ * a header line). Source order is kept (it is already by falling weight). */
+int toride_creds_load_mirai(struct toride_creds *c, const char *path, char *err, size_t errlen);
+/* Load a user list: lines "user:password" or "user<TAB>password"; '#' comments; "<blank>" or an
+ * empty field means empty. Errors name file:line. */
+int toride_creds_load_file(struct toride_creds *c, const char *path, char *err, size_t errlen);
+/* Add the pairs of the vendor-default CSV ("productvendor,username,password") whose vendor equals
+ * `vendor` case-insensitively. Returns the number added (>= 0) or an error. */
+int toride_creds_load_vendor(struct toride_creds *c, const char *csv_path, const char *vendor, char *err, size_t errlen);
+
+#endif

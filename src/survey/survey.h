@@ -1,0 +1,64 @@
+/*
+ * toride survey: from a scope of addresses to findings with evidence.
+ *
+ * Data flow (docs/survey.md): probe order (scope x ports, permuted, sharded) -> rate limiter ->
+ * non-blocking connect (libuv) -> identification on the same connection -> checks (no-auth access,
+ * then credentials, one login at a time per host, stop at the first success) -> events to a sink
+ * (JSON Lines and/or SQLite). The library never prints; progress goes through a callback.
+ */
+#ifndef TORIDE_SURVEY_SURVEY_H
+#define TORIDE_SURVEY_SURVEY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/scope.h"
+#include "survey/creds.h"
+
+struct toride_sink;
+struct toride_fpdb;
+
+struct toride_survey_progress {
+	uint64_t total, done, in_flight, open, findings_fail, attempts;
+	double elapsed, rate; /* probes per second so far */
+};
+
+struct toride_survey_config {
+	const char *survey_id;
+	const struct toride_scope *scope; /* finalized */
+	const uint16_t *ports;
+	size_t nports;
+	uint64_t seed;
+	uint32_t shard_index, shard_count; /* 0-based index */
+	double rate;                       /* new connections per second; 0 = unlimited */
+	unsigned max_concurrency;          /* simultaneous connections */
+	unsigned connect_timeout_ms;
+	unsigned read_timeout_ms;          /* silence after which a step gives up */
+	unsigned retries;                  /* extra connect attempts after a timeout */
+	unsigned max_attempts_per_host;    /* login attempts budget per host (all services) */
+	unsigned attempt_delay_ms;         /* pacing between login attempts on one host */
+	const struct toride_creds *creds;  /* base list (Mirai's table or --creds) */
+	const char *vendor_creds_path;     /* vendor CSV, or NULL to not add vendor defaults */
+	const struct toride_fpdb *fpdb;    /* may be NULL */
+	struct toride_sink *sink;
+	bool resume;                       /* skip pairs the sink's store already finished */
+	const char *user_agent;
+	void (*progress)(const struct toride_survey_progress *p, void *arg);
+	void *progress_arg;
+	volatile int *stop_flag;           /* set to 1 (e.g. from SIGINT) to stop cleanly */
+};
+
+struct toride_survey_stats {
+	uint64_t probes, open, skipped, attempts, findings_fail, findings_pass, findings_unknown;
+	bool interrupted;
+};
+
+/* Run a survey to completion (or until *stop_flag). Returns 0 or a negative TORIDE_E* code. */
+int toride_survey_run(const struct toride_survey_config *cfg, struct toride_survey_stats *stats);
+
+/* Ports surveyed when none are given: telnet, alt-telnet, SSH, HTTP, alt-HTTP, RTSP, MQTT, FTP. */
+extern const uint16_t toride_survey_default_ports[];
+extern const size_t toride_survey_default_nports;
+
+#endif
