@@ -49,11 +49,11 @@ toride_time_iso8601(double unix_seconds, char out[32])
 		unix_seconds = 0.0;
 	if (unix_seconds > 253402300799.0)
 		unix_seconds = 253402300799.0;
-	double whole = floor(unix_seconds);
-	int ms = (int)((unix_seconds - whole) * 1000.0);
-	if (ms > 999)
-		ms = 999;
-	time_t t = (time_t)whole;
+	/* Round to whole microseconds first (a double cannot hold .123 exactly), then truncate to
+	 * milliseconds. Microseconds since the epoch stay below 2^53, so this is exact. */
+	long long us = llround(unix_seconds * 1e6);
+	int ms = (int)((us % 1000000) / 1000);
+	time_t t = (time_t)(us / 1000000);
 	struct tm tm;
 	if (gmtime_r(&t, &tm) == NULL) {
 		snprintf(out, 32, "%s", "1970-01-01T00:00:00.000Z");
