@@ -34,29 +34,46 @@ static size_t rtsp_nroutes;
 static bool rtsp_routes_loaded;
 
 static void
+rtsp_add_route(const char *r)
+{
+	for (size_t i = 0; i < rtsp_nroutes; i++)
+		if (strcmp(rtsp_routes[i], r) == 0)
+			return;
+	if (rtsp_nroutes < RTSP_MAX_ROUTES) {
+		char *d = strdup(r);
+		if (d != NULL)
+			rtsp_routes[rtsp_nroutes++] = d;
+	}
+}
+
+static void
+rtsp_load_file(const char *name)
+{
+	const char *dir = getenv("TORIDE_DATA_DIR");
+	char path[1024], line[256];
+	snprintf(path, sizeof path, "%s/credentials/%s", dir && *dir ? dir : TORIDE_DATA_DIR, name);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof line, f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '#' || strchr(line, ' ') != NULL)
+			continue;
+		rtsp_add_route(line);
+	}
+	fclose(f);
+}
+
+/* Routes: the common ones first (toride's ordering), then cameradar's list; "/" always first. */
+static void
 rtsp_load_routes(void)
 {
 	if (rtsp_routes_loaded)
 		return;
 	rtsp_routes_loaded = true;
-	const char *dir = getenv("TORIDE_DATA_DIR");
-	char path[1024];
-	snprintf(path, sizeof path, "%s/credentials/rtsp-routes.txt", dir ? dir : TORIDE_DATA_DIR);
-	FILE *f = fopen(path, "r");
-	if (f == NULL) {
-		rtsp_routes[rtsp_nroutes++] = strdup("");
-		return;
-	}
-	char line[256];
-	while (rtsp_nroutes < RTSP_MAX_ROUTES && fgets(line, sizeof line, f) != NULL) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (strchr(line, ' ') != NULL)
-			continue;
-		char *r = strdup(line);
-		if (r != NULL)
-			rtsp_routes[rtsp_nroutes++] = r;
-	}
-	fclose(f);
+	rtsp_add_route("");
+	rtsp_load_file("rtsp-routes-common.txt");
+	rtsp_load_file("rtsp-routes.txt");
 }
 
 enum hstep { HS_GET, HS_OPTIONS, HS_DESCRIBE, HS_LOGIN_PROBE, HS_LOGIN };
