@@ -18,6 +18,7 @@
  */
 #include "proto/telnet.h"
 
+#include <stddef.h> /* libtelnet.h uses size_t without including it */
 #include <libtelnet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,8 @@
 #define TN_TELOPT_NEUTRAL 0xEF
 
 /* Input is copied (and filtered) in pieces of this size before libtelnet sees it; small enough for
- * the stack, large enough that a typical read is one piece. */
+ * the stack, large enough that a typical read is one piece. It also bounds any recursion inside
+ * libtelnet to what one piece can hold (defence in depth behind the filter). */
 #define TN_CHUNK 2048
 
 enum tn_role { TN_CLIENT, TN_SERVER };
