@@ -54,6 +54,8 @@
 #define FP_VALUE_MAX (TORIDE_FP_INPUT_MAX + 512)
 /* Nesting of "{param}" references resolved; Recog's data uses one level, the cap stops cycles. */
 #define FP_INTERP_DEPTH 4
+/* The protoversion of an SSH line ("2.0", "1.99") is short; look no further for its '-'. */
+#define FP_SSH_PROTO_MAX 8
 /* Longest path we build for one XML file. */
 #define FP_PATH_MAX 4096
 
@@ -400,13 +402,14 @@ fp_load_one(struct toride_fpdb *db, const char *source, size_t index, xmlNode *f
 		}
 	}
 	r = fp_load_params(e, fp, &why);
-	if (r == TORIDE_ENOMEM)
+	if (r != 0) {
+		if (r != TORIDE_ENOMEM)
+			r = 0; /* why is set: skip this fingerprint */
 		goto out;
-	if (r != 0)
-		goto skip;
+	}
 	if (pattern == NULL) {
 		why = "no pattern attribute";
-		goto skip;
+		goto out;
 	}
 
 	uint32_t opts = PCRE2_MULTILINE | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP | PCRE2_NEVER_BACKSLASH_C;
@@ -422,7 +425,7 @@ fp_load_one(struct toride_fpdb *db, const char *source, size_t index, xmlNode *f
 				opts |= PCRE2_DOTALL;
 			else if (f[0] != '\0') {
 				why = "unsupported flag";
-				goto skip;
+				goto out;
 			}
 		}
 	}
@@ -432,7 +435,7 @@ fp_load_one(struct toride_fpdb *db, const char *source, size_t index, xmlNode *f
 	if (r != 0) {
 		why = r == TORIDE_ETOOBIG ? "pattern too long" : "untranslatable Ruby syntax";
 		r = 0;
-		goto skip;
+		goto out;
 	}
 	int errcode = 0;
 	PCRE2_SIZE erroff = 0;
@@ -446,15 +449,14 @@ fp_load_one(struct toride_fpdb *db, const char *source, size_t index, xmlNode *f
 		pcre2_get_error_message(errcode, (PCRE2_UCHAR *)msg, sizeof(msg));
 		snprintf(whybuf, sizeof(whybuf), "PCRE2: %s at offset %zu", msg, (size_t)erroff);
 		why = whybuf;
-		goto skip;
+		goto out;
 	}
 	/* No JIT on this platform or build: the interpreter, under the same limits, is the fallback. */
 	if (db->use_jit && pcre2_jit_compile(e->code, PCRE2_JIT_COMPLETE) == 0)
 		db->jit = 1;
-	goto out;
-skip:
-	r = fp_note_skip(db, source, index, why, pattern);
 out:
+	if (r == 0 && why != NULL)
+		r = fp_note_skip(db, source, index, why, pattern);
 	toride_buf_free(&pat);
 	xmlFree(pattern);
 	xmlFree(flags);
@@ -804,21 +806,23 @@ fp_scratch_free(struct fp_scratch *s)
 static int
 fp_scratch_init(const struct toride_fpdb *db, const struct fp_file *f, struct fp_scratch *s)
 {
+	int r = TORIDE_ENOMEM;
 	memset(s, 0, sizeof(*s));
 	s->md = pcre2_match_data_create(f->max_pairs, NULL);
 	s->mctx = pcre2_match_context_copy(db->mctx);
 	if (s->md == NULL || s->mctx == NULL)
-		goto fail;
+		goto out;
 	if (db->jit) {
 		s->js = pcre2_jit_stack_create(FP_JIT_STACK_START, FP_JIT_STACK_MAX, NULL);
 		if (s->js == NULL)
-			goto fail;
+			goto out;
 		pcre2_jit_stack_assign(s->mctx, NULL, s->js);
 	}
-	return 0;
-fail:
-	fp_scratch_free(s);
-	return TORIDE_ENOMEM;
+	r = 0;
+out:
+	if (r != 0)
+		fp_scratch_free(s);
+	return r;
 }
 
 /* Run e's regex on text. Returns 1 on a match, 0 on no match (a hit limit counts as no match). */
@@ -855,7 +859,7 @@ fp_normalise(enum toride_fp_kind kind, int strip, const char **text, size_t *len
 		/* whole line: nothing to drop */
 	} else if (kind == TORIDE_FP_SSH_BANNER && n > 4 && memcmp(p, "SSH-", 4) == 0) {
 		/* ssh_banners.xml matches the text after "SSH-protoversion-". */
-		const char *dash = memchr(p + 4, '-', n - 4);
+		const char *dash = memchr(p + 4, '-', n - 4 < FP_SSH_PROTO_MAX ? n - 4 : FP_SSH_PROTO_MAX);
 		if (dash != NULL) {
 			n -= (size_t)(dash + 1 - p);
 			p = dash + 1;
