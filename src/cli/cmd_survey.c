@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/order.h"
 #include "core/scope.h"
+#include "store/store.h"
 #include "survey/creds.h"
 #include "survey/fingerprint.h"
 #include "survey/survey.h"
@@ -441,7 +442,9 @@ cmd_survey(int argc, char **argv)
 	toride_sink_emit(sink, ev);
 	json_decref(ev);
 	if (r != 0) {
-		fprintf(stderr, "toride survey: %s\n", toride_strerror(r));
+		struct toride_store *store = toride_sink_store(sink);
+		fprintf(stderr, "toride survey: %s%s%s\n", toride_strerror(r), store ? ": " : "",
+		        store ? toride_store_errmsg(store) : "");
 		goto out;
 	}
 	if (!quiet)

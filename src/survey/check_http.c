@@ -214,9 +214,9 @@ hm_fingerprint_head(struct conv *c)
 		size_t l = strlen(line);
 		snprintf(line + l, sizeof line - l, "%s", title);
 		svc_identified(svc, m->proto, line, strlen(line));
-		svc_observe(svc, m->proto == PROTO_RTSP ? "rtsp" : "http",
-		            json_pack("{s:i, s:s, s:s, s:s}", "status", toride_http_msg_status(m->msg), "server",
-		                      server ? server : "", "www_authenticate", auth ? auth : "", "title", title));
+		svc_detail(svc, m->proto == PROTO_RTSP ? "rtsp" : "http",
+		           json_pack("{s:i, s:s, s:s, s:s}", "status", toride_http_msg_status(m->msg), "server",
+		                     server ? server : "", "www_authenticate", auth ? auth : "", "title", title));
 	}
 	if (m->proto == PROTO_RTSP) {
 		if (server != NULL)

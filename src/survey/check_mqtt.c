@@ -84,7 +84,7 @@ mq_on_data(struct conv *c, const uint8_t *p, size_t n)
 	}
 	if (m->ident) {
 		svc_identified(svc, PROTO_MQTT, (const char *)m->buf, m->len);
-		svc_observe(svc, "mqtt", json_pack("{s:i}", "connack_anonymous", pkt.connack_rc));
+		svc_detail(svc, "mqtt_connack_anonymous", json_integer(pkt.connack_rc));
 		if (pkt.connack_rc == TORIDE_MQTT_RC_ACCEPTED) {
 			svc->noauth_fail = true;
 			svc_finding(svc, "JP-34-10-1", VERDICT_FAIL, "strong",

@@ -269,7 +269,7 @@ ssh_step(struct sshc *x)
 			snprintf(svc->ssh_methods, sizeof svc->ssh_methods, "%s", m);
 			snprintf(line, sizeof line, "auth none -> denied, methods: %s", m);
 			ssh_note(x, line);
-			svc_observe(svc, "ssh_auth_methods", json_pack("{s:s}", "methods", m));
+			svc_detail(svc, "ssh_auth_methods", json_string(m));
 			svc->needs_auth = true;
 			if ((methods & (SSH_AUTH_METHOD_PASSWORD | SSH_AUTH_METHOD_INTERACTIVE)) == 0)
 				snprintf(svc->unknown_note, sizeof svc->unknown_note,

@@ -124,7 +124,7 @@ tn_identify(struct conv *c)
 	svc_identified(svc, PROTO_TELNET, (const char *)m->app.data, m->app.len);
 	char opts[256] = "";
 	toride_telnet_options_summary(m->t, opts, sizeof opts);
-	svc_observe(svc, "telnet_options", json_pack("{s:s}", "options", opts));
+	svc_detail(svc, "telnet_options", json_string(opts));
 	svc_fingerprint(svc, TORIDE_FP_TELNET_BANNER, (const char *)m->app.data, m->app.len);
 }
 

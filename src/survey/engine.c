@@ -217,6 +217,22 @@ svc_fingerprint(struct service *svc, int fp_kind, const char *text, size_t len)
 }
 
 void
+svc_detail(struct service *svc, const char *key, void *json_value)
+{
+	json_t *v = json_value;
+	if (svc->service_data == NULL)
+		svc->service_data = json_object();
+	if (svc->service_data == NULL || v == NULL) {
+		json_decref(v);
+		return;
+	}
+	json_object_set_new(svc->service_data, key, v);
+	/* The store keys "service" observations by (address, port, protocol): each update replaces
+	 * the row, so the database holds the latest, complete picture. */
+	svc_observe(svc, "service", json_deep_copy(svc->service_data));
+}
+
+void
 svc_identified(struct service *svc, enum proto p, const char *banner_text, size_t banner_len)
 {
 	svc->proto = p;
@@ -227,7 +243,7 @@ svc_identified(struct service *svc, enum proto p, const char *banner_text, size_
 			free(e);
 		}
 	}
-	svc_observe(svc, "service", json_pack("{s:s}", "banner", svc->banner));
+	svc_detail(svc, "banner", json_string(svc->banner));
 }
 
 /* ------------------------------------------------------------------ hosts */
@@ -688,8 +704,7 @@ service_prepare_creds(struct service *svc)
 		char err[256];
 		int n = toride_creds_load_vendor(&svc->creds, s->cfg->vendor_creds_path, svc->fp_vendor, err, sizeof err);
 		if (n > 0)
-			svc_observe(svc, "vendor_credentials",
-			            json_pack("{s:s, s:i}", "vendor", svc->fp_vendor, "pairs", n));
+			svc_detail(svc, "vendor_credentials", json_pack("{s:s, s:i}", "vendor", svc->fp_vendor, "pairs", n));
 	}
 	for (size_t i = 0; i < s->cfg->creds->n; i++)
 		toride_creds_add(&svc->creds, s->cfg->creds->v[i].user, s->cfg->creds->v[i].pass, s->cfg->creds->v[i].origin);
@@ -776,6 +791,7 @@ service_free(struct survey *s, struct service *svc)
 	h->refs--;
 	s->live_services--;
 	toride_creds_free(&svc->creds);
+	json_decref(svc->service_data);
 	free(svc);
 	host_put(s, h);
 }

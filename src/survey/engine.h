@@ -120,6 +120,7 @@ struct service {
 	int auth_scheme;           /* enum toride_auth_scheme of the first challenge */
 	char ssh_methods[128];
 	bool ssh_none_done, ssh_none_tried;
+	void *service_data;        /* json_t: what identification learned (banner, options, ...) */
 	struct service *next_waiting;
 	struct service *next_in_host;
 };
@@ -185,6 +186,8 @@ void svc_finding(struct service *svc, const char *requirement, enum verdict v, c
                  const char *summary, const struct toride_cred *cred, struct conv *evidence, const char *marker,
                  const char *note);
 /* Identification done: protocol and banner known; runs the fingerprint on (kind, text). */
+/* Add a fact about the service (stolen json value) and re-emit its "service" observation. */
+void svc_detail(struct service *svc, const char *key, void *json_value);
 void svc_identified(struct service *svc, enum proto p, const char *banner_text, size_t banner_len);
 void svc_fingerprint(struct service *svc, int fp_kind, const char *text, size_t len);
 
