@@ -82,7 +82,7 @@ toride_creds_load_mirai(struct toride_creds *c, const char *path, char *err, siz
 	while (getline(&line, &cap, f) > 0) {
 		lineno++;
 		chomp(line);
-		if (line[0] == '#' || line[0] == '\0' || strncmp(line, "user\t", 5) == 0)
+		if (line[0] == '#' || line[0] == '\0' || strcmp(line, "user\tpassword\tweight") == 0)
 			continue;
 		char *tab1 = strchr(line, '\t');
 		char *tab2 = tab1 ? strchr(tab1 + 1, '\t') : NULL;
@@ -145,12 +145,34 @@ out:
 	return r;
 }
 
+/* A vendor's key: its first word, lower case, letters and digits only, so that the fingerprint's
+ * "D-Link" finds the list's "D-Link DIR300", "Dlink (web)" and "dlink". */
+static void
+vendor_key(const char *s, char *out, size_t outlen)
+{
+	size_t o = 0;
+	for (; *s == ' '; s++)
+		;
+	for (; *s != '\0' && *s != ' ' && *s != '(' && o + 1 < outlen; s++) {
+		char ch = *s;
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))
+			out[o++] = ch;
+	}
+	out[o] = '\0';
+}
+
 int
 toride_creds_load_vendor(struct toride_creds *c, const char *csv_path, const char *vendor, char *err, size_t errlen)
 {
 	int r = 0, added = 0;
 	char *line = NULL;
 	size_t cap = 0;
+	char want[64], have[64];
+	vendor_key(vendor, want, sizeof want);
+	if (want[0] == '\0')
+		return 0;
 	FILE *f = fopen(csv_path, "r");
 	if (f == NULL) {
 		snprintf(err, errlen, "%s: %s", csv_path, strerror(errno));
@@ -166,7 +188,8 @@ toride_creds_load_vendor(struct toride_creds *c, const char *csv_path, const cha
 			continue;
 		*c1 = '\0';
 		*c2 = '\0';
-		if (strcasecmp(line, vendor) != 0)
+		vendor_key(line, have, sizeof have);
+		if (strcmp(have, want) != 0)
 			continue;
 		size_t before = c->n;
 		r = toride_creds_add(c, blank_to_empty(c1 + 1), blank_to_empty(c2 + 1), "vendor");

@@ -34,8 +34,8 @@ int toride_creds_load_mirai(struct toride_creds *c, const char *path, char *err,
 /* Load a user list: lines "user:password" or "user<TAB>password"; '#' comments; "<blank>" or an
  * empty field means empty. Errors name file:line. */
 int toride_creds_load_file(struct toride_creds *c, const char *path, char *err, size_t errlen);
-/* Add the pairs of the vendor-default CSV ("productvendor,username,password") whose vendor equals
- * `vendor` case-insensitively. Returns the number added (>= 0) or an error. */
+/* Add the pairs of the vendor-default CSV ("productvendor,username,password") whose vendor's
+ * first word equals that of `vendor`, ignoring case and punctuation ("D-Link" finds "Dlink (web)"). Returns the number added (>= 0) or an error. */
 int toride_creds_load_vendor(struct toride_creds *c, const char *csv_path, const char *vendor, char *err, size_t errlen);
 
 #endif
