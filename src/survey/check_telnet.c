@@ -249,7 +249,9 @@ tn_evaluate(struct conv *c, bool quiet)
 		}
 		break;
 	case TN_WAIT_RESULT:
-		if (scr == TORIDE_TN_FAILURE || toride_telnet_text_has_failure(text, len)) {
+		/* classify() already prefers a shell prompt over failure words in a MOTD ("Last failed
+		 * login: ..." right before a working shell), so trust it rather than the raw word test. */
+		if (scr == TORIDE_TN_FAILURE) {
 			tn_rejected(c, "failure message");
 		} else if (prompt == TORIDE_TN_LOGIN_PROMPT || prompt == TORIDE_TN_PASSWORD_PROMPT) {
 			tn_rejected(c, "re-prompted");
