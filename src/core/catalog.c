@@ -21,7 +21,7 @@ struct toride_catalog {
 
 static const char *const severities[] = {"critical", "high", "medium", "low", "info"};
 
-static void
+static void __attribute__((format(printf, 3, 4)))
 seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	if (err == NULL || errlen == 0)

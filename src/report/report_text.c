@@ -98,11 +98,15 @@ put_table(FILE *out, const char *heading, const json_t *rows, const char *key)
 static void
 put_transcript(FILE *out, const char *t, bool truncated)
 {
-	fputs("    | ", out);
+	bool line_start = true;
 	for (const char *p = t; *p != '\0'; p++) {
+		if (line_start)
+			fputs("    | ", out);
+		line_start = false;
 		if (p[0] == '\\' && p[1] == 'n') {
-			fputs("\\n\n    | ", out);
+			fputs("\\n\n", out);
 			p++;
+			line_start = true;
 			continue;
 		}
 		if (p[0] == '\\' && p[1] != '\0') {
@@ -122,7 +126,8 @@ put_transcript(FILE *out, const char *t, bool truncated)
 			fputc(c, out);
 		}
 	}
-	fputc('\n', out);
+	if (!line_start)
+		fputc('\n', out);
 	if (truncated)
 		fputs("    | ... (excerpt; full transcript in the database and the JSON report)\n", out);
 }
@@ -236,7 +241,8 @@ toride_report_render_text(const json_t *model, FILE *out)
 			fputs(" [not checked]", out);
 		fputc('\n', out);
 		if (toride_report_str(r, "title_ja")[0]) {
-			fprintf(out, "  %*s  ", w + 6 + 1 + 6 + 1 + 8 + 2 + 8, "");
+			/* under the title column: id, 2, "fail pass unknown" (22), 2, severity (8), 2 */
+			fprintf(out, "  %*s", w + 2 + 22 + 2 + 8 + 2, "");
 			put_safe(out, toride_report_str(r, "title_ja"));
 			fputc('\n', out);
 		}

@@ -164,7 +164,7 @@ struct toride_store {
 	char errmsg[256];
 };
 
-static void
+static void __attribute__((format(printf, 3, 4)))
 seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	if (err == NULL || errlen == 0)
@@ -183,7 +183,7 @@ db_fail(struct toride_store *st, int sqlrc)
 	return (sqlrc & 0xff) == SQLITE_NOMEM ? TORIDE_ENOMEM : TORIDE_EDB;
 }
 
-static int
+static int __attribute__((format(printf, 2, 3)))
 bad_event(struct toride_store *st, const char *fmt, ...)
 {
 	va_list ap;
