@@ -596,7 +596,7 @@ cmd_verify() {
 	local rc=0
 	verify_safety || rc=1
 	ip netns exec "$SCAN_NS" "$PY" "$LAB_DIR/lab/verify.py" --manifest "$MANIFEST" \
-		--secrets "$RUN_DIR/secrets.tsv" --silent "${SILENT_NET%/*}" --lab-dir "$LAB_DIR" || rc=1
+		--secrets "$RUN_DIR/secrets.tsv" --silent "${SILENT_NET%.*}.1" --lab-dir "$LAB_DIR" || rc=1
 	if [ "$rc" = 0 ]; then
 		echo "verify: all devices match the manifest"
 	else
