@@ -54,8 +54,8 @@ put_value(FILE *out, const json_t *v)
 				fputs(", ", out);
 			put_value(out, e);
 		}
-	} else if (json_is_null(v) || v == NULL) {
-		fputs("-", out);
+	} else if (json_is_null(v) || v == NULL || json_is_array(v)) {
+		fputs(json_is_array(v) ? "(none)" : "-", out);
 	} else {
 		char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 		put_safe(out, t != NULL ? t : "?");

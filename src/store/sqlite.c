@@ -545,7 +545,8 @@ put_placeholder(struct toride_store *st, const struct ev_common *c)
 static int
 put_survey(struct toride_store *st, const json_t *ev, const struct ev_common *c)
 {
-	static const char *const statuses[] = {"started", "finished", "interrupted", NULL};
+	/* "failed": the survey stopped on an error (cmd_survey); like the others, it ends the survey. */
+	static const char *const statuses[] = {"started", "finished", "interrupted", "failed", NULL};
 	const char *status;
 	int rc;
 	if ((rc = ev_enum(st, ev, "status", true, statuses, &status)) != 0)

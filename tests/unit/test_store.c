@@ -282,6 +282,16 @@ test_read_side(void **state)
 	assert_int_equal(toride_store_latest_survey(st, &id), 0);
 	assert_string_equal(id, FIX_SURVEY);
 	free(id);
+	/* A survey that stopped on an error (cmd_survey's "failed") is ended, and stays the older one. */
+	assert_int_equal(put_line(st, "{\"type\":\"survey\",\"survey\":\"older\",\"time\":\"2026-11-01T00:05:00.000Z\",\"status\":\"failed\"}"), 0);
+	assert_int_equal(toride_store_survey_info(st, "older", &o), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "status")), "failed");
+	assert_string_equal(json_string_value(json_object_get(o, "started")), "2026-11-01T00:00:00.000Z");
+	assert_string_equal(json_string_value(json_object_get(o, "ended")), "2026-11-01T00:05:00.000Z");
+	json_decref(o);
+	assert_int_equal(toride_store_latest_survey(st, &id), 0);
+	assert_string_equal(id, FIX_SURVEY);
+	free(id);
 	assert_int_equal(toride_store_survey_info(st, FIX_SURVEY, &o), 0);
 	assert_string_equal(json_string_value(json_object_get(o, "status")), "finished");
 	assert_string_equal(json_string_value(json_object_get(o, "sensor")), "lab1 toride/0.1.0");
