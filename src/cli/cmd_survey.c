@@ -314,6 +314,19 @@ cmd_survey(int argc, char **argv)
 			goto usage_err;
 	if ((r = toride_scope_finalize(scope, err, sizeof err)) != 0)
 		goto usage_err;
+	/* Say what each exclusion took out of the scope (-v), so an operator sees the opt-out lists
+	 * and the default ranges at work. */
+	for (size_t i = 0; i < toride_scope_nexclusions(scope); i++) {
+		struct toride_scope_exclusion ex;
+		char range[2 * TORIDE_ADDR_STRLEN + 8];
+		if (toride_scope_exclusion(scope, i, &ex) != 0 || ex.removed == 0)
+			continue;
+		toride_scope_range_format(&ex.first, &ex.last, range, sizeof range);
+		log_info("exclusion %s (%s) removed %llu addresses from the scope", range, ex.reason ? ex.reason : "",
+		         (unsigned long long)ex.removed);
+	}
+	log_info("scope: %llu addresses in %zu ranges", (unsigned long long)toride_scope_count(scope),
+	         toride_scope_nintervals(scope));
 
 	if (dry_run) {
 		if ((r = toride_order_new(&order, scope, ports, nports, seed, shard_index, shard_count)) != 0)

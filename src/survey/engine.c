@@ -941,8 +941,14 @@ launch_probes(struct survey *s)
 			return;
 		struct toride_addr a;
 		uint16_t port;
-		if (toride_order_next(s->order, &a, &port) != 1) {
+		int more = toride_order_next(s->order, &a, &port);
+		if (more != 1) {
 			s->order_done = true;
+			if (more < 0) {
+				/* The order refused an address outside the scope: a bug, never a probe. */
+				s->result = more;
+				s->stopping = true;
+			}
 			return;
 		}
 		if (pair_already_done(s, &a, port)) {
