@@ -21,9 +21,10 @@ set -euo pipefail
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MANIFEST=${TORIDE_LAB_MANIFEST:-$LAB_DIR/lab-manifest.tsv}
 PREFIX=${TORIDE_LAB_PREFIX:-toride}
-# Interface names are per namespace, but the prefix also names the namespaces: keep it short and plain.
-if ! [[ "$PREFIX" =~ ^[a-z0-9][a-z0-9_]{0,9}$ ]]; then
-	echo "lab: TORIDE_LAB_PREFIX must match [a-z0-9][a-z0-9_]{0,9}" >&2
+# The prefix names the namespaces and the run dir (interface names are fixed, per namespace): keep it
+# a plain word so it can never reach a path or an option.
+if ! [[ "$PREFIX" =~ ^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$ ]]; then
+	echo "lab: TORIDE_LAB_PREFIX must match [A-Za-z0-9][A-Za-z0-9_-]{0,31}" >&2
 	exit 2
 fi
 SCAN_NS=$PREFIX-scan
