@@ -350,6 +350,7 @@ struct out_str {
 	size_t len;
 	size_t cap;
 	bool full;
+	bool bad; /* a value held a control byte: it would break (or inject into) the header */
 };
 
 static void
@@ -372,6 +373,8 @@ out_quoted(struct out_str *o, const char *name, const char *value)
 	out_raw(o, "=\"");
 	for (const char *v = value; *v != '\0'; v++) {
 		char esc[3] = { '\\', *v, '\0' };
+		if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f)
+			o->bad = true;
 		out_raw(o, (*v == '"' || *v == '\\') ? esc : esc + 1);
 	}
 	out_raw(o, "\"");
@@ -453,9 +456,9 @@ toride_auth_digest(const struct toride_auth_challenge *c, const char *user, cons
 		out_raw(&o, ", ");
 		out_quoted(&o, "cnonce", cnonce);
 	}
-	if (o.full) {
+	if (o.full || o.bad) {
 		out[0] = '\0';
-		return TORIDE_ETOOBIG;
+		return o.bad ? TORIDE_EINVAL : TORIDE_ETOOBIG;
 	}
 	return 0;
 }

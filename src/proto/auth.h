@@ -50,7 +50,8 @@ int toride_auth_basic(const char *user, const char *pass, char *out, size_t outl
 /* Write the Authorization value for a Digest challenge c: username, realm, nonce, uri, algorithm,
  * response, opaque (when sent), and with qop=auth also qop, nc (8 hex digits) and cnonce. cnonce
  * is chosen by the caller (random hex); nc counts requests made with this nonce, from 1. Returns
- * 0; TORIDE_EINVAL (not a Digest challenge, NULL argument, nc 0 with qop); TORIDE_EUNSUPPORTED
+ * 0; TORIDE_EINVAL (not a Digest challenge, NULL argument, nc 0 with qop, a control byte such as
+ * CR/LF in a value that would be echoed, which could inject header lines); TORIDE_EUNSUPPORTED
  * (an algorithm we do not implement, or a qop list without "auth"); TORIDE_ETOOBIG (c was
  * truncated while parsing, or outlen too small); TORIDE_ENOMEM (libcrypto failure). */
 int toride_auth_digest(const struct toride_auth_challenge *c, const char *user, const char *pass,

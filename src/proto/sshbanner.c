@@ -34,6 +34,8 @@ toride_ssh_parse_banner(const uint8_t *data, size_t len, size_t *consumed, char 
 	size_t off = 0;
 
 	*consumed = 0;
+	if (outlen > 0)
+		out[0] = '\0'; /* callers may log out after a failure */
 	for (;;) {
 		const uint8_t *line = data + off;
 		size_t avail = len - off;

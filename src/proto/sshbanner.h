@@ -20,8 +20,9 @@
  * follows is the key exchange); TORIDE_EINCOMPLETE if more bytes are needed; TORIDE_EPARSE if a line
  * exceeds TORIDE_SSH_MAX_LINE, the preamble exceeds TORIDE_SSH_MAX_PREAMBLE, a NUL byte appears, or
  * the "SSH-" line is malformed (protoversion empty or not printable ASCII without '-', or
- * softwareversion empty or holding control bytes); TORIDE_ETOOBIG if outlen is too small. A bare LF
- * ending is accepted (RFC 4253 5.1 compatibility with old servers). */
+ * softwareversion empty or holding control bytes); TORIDE_ETOOBIG if outlen is too small. On any
+ * failure out is "" (when outlen > 0). A bare LF ending is accepted (RFC 4253 5.1 compatibility
+ * with old servers). */
 int toride_ssh_parse_banner(const uint8_t *data, size_t len, size_t *consumed, char *out, size_t outlen);
 
 /* Split an identification line into its protoversion ("2.0", "1.99"), softwareversion

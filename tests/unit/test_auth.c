@@ -159,6 +159,10 @@ test_digest_refusals(void **state)
 	assert_string_equal(c.realm, "a\"b\\c");
 	assert_int_equal(toride_auth_digest(&c, "u\"v", "p", "GET", "/", "c", 1, out, sizeof out), 0);
 	assert_non_null(strstr(out, "username=\"u\\\"v\", realm=\"a\\\"b\\\\c\""));
+	/* CR/LF in an echoed value would inject header lines: refused. */
+	assert_int_equal(toride_auth_digest(&c, "u\r\nX-Evil: 1", "p", "GET", "/", "c", 1, out, sizeof out),
+	                 TORIDE_EINVAL);
+	assert_int_equal(toride_auth_digest(&c, "u", "p", "GET", "/\n", "c", 1, out, sizeof out), TORIDE_EINVAL);
 }
 
 static void

@@ -145,7 +145,9 @@ test_hostile(void **state)
 	(void)state;
 	char out[256];
 	size_t used;
+	snprintf(out, sizeof out, "stale");
 	assert_int_equal(parse("SSH-2.0-\r\n", &used, out, sizeof out), TORIDE_EPARSE);   /* no software */
+	assert_string_equal(out, "");
 	assert_int_equal(parse("SSH--OpenSSH\r\n", &used, out, sizeof out), TORIDE_EPARSE); /* no protoversion */
 	assert_int_equal(parse("SSH-2.0\r\n", &used, out, sizeof out), TORIDE_EPARSE);
 	assert_int_equal(parse("SSH-2 0-x\r\n", &used, out, sizeof out), TORIDE_EPARSE);
