@@ -23,7 +23,7 @@ BUILD_PKGS=(
 # breaks.
 LAB_PKGS=(
 	python3 busybox-static dropbear-bin lighttpd mosquitto mosquitto-clients vsftpd
-	tcpdump iproute2 procps time curl openssh-client sshpass
+	tcpdump iproute2 procps time curl openssh-client sshpass openssl
 	python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 )
 BENCH_PKGS=(nmap hydra ncrack medusa)
