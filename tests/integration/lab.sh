@@ -141,8 +141,8 @@ cmd_down() {
 # ------------------------------------------------------------------------------------------------ up
 
 # start NAME ACCOUNTS_DIR HOSTNAME CMD...: run CMD in the device namespace with its own mount and UTS
-# namespaces: /etc/passwd, /etc/shadow and /etc/group bind-mounted from ACCOUNTS_DIR, an empty private
-# /run and /var/log/wtmp, the host name set; log and pid under the run dir. Each `exec` keeps the same
+# namespaces: /etc/passwd, /etc/shadow, /etc/group and an empty /etc/motd bind-mounted from ACCOUNTS_DIR,
+# an empty private /run and /var/log/wtmp, the host name set, working directory /; log and pid under the run dir. Each `exec` keeps the same
 # process, so $! is the daemon itself.
 # Why a private /run: busybox telnetd and login write utmp. With the host's /run/utmp shared, a telnetd
 # that deadlocks inside glibc's utmp code (it updates utmp from its SIGCHLD handler) keeps the file's
@@ -152,11 +152,14 @@ start() {
 	local name=$1 accdir=$2 host=$3
 	shift 3
 	: >"$accdir/wtmp"
+	# busybox login prints /etc/motd after a login: the host's is Debian's, which no camera shows.
+	: >"$accdir/motd"
 	ip netns exec "$DEV_NS" unshare --mount --uts --propagation private -- \
 		/bin/sh -c 'mount --bind "$1/passwd" /etc/passwd && mount --bind "$1/shadow" /etc/shadow \
 			&& mount --bind "$1/group" /etc/group && mount -t tmpfs -o size=1m,mode=755 lab-run /run \
 			&& { [ ! -e /var/log/wtmp ] || mount --bind "$1/wtmp" /var/log/wtmp; } \
-			&& hostname "$2" && shift 2 && exec "$@"' \
+			&& { [ ! -e /etc/motd ] || mount --bind "$1/motd" /etc/motd; } \
+			&& hostname "$2" && cd / && shift 2 && exec "$@"' \
 		sh "$accdir" "$host" "$@" </dev/null >"$RUN_DIR/log/$name.log" 2>&1 &
 	echo $! >"$RUN_DIR/pids/$name.pid"
 }
