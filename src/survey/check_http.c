@@ -325,7 +325,7 @@ hm_ident_response(struct conv *c)
 		} else {
 			char title[256] = "", summary[512];
 			toride_http_msg_title(m->msg, title, sizeof title);
-			snprintf(summary, sizeof summary, "HTTP interface %s is served without authentication%s%s%s", m->path,
+			snprintf(summary, sizeof summary, "HTTP interface %.200s is served without authentication%s%.200s%s", m->path,
 			         title[0] ? " (title \"" : "", title, title[0] ? "\")" : "");
 			svc->noauth_fail = true;
 			svc_finding(svc, "JP-34-10-1", VERDICT_FAIL, "weak", summary, NULL, c, NULL,

@@ -273,7 +273,7 @@ ssh_step(struct sshc *x)
 			svc->needs_auth = true;
 			if ((methods & (SSH_AUTH_METHOD_PASSWORD | SSH_AUTH_METHOD_INTERACTIVE)) == 0)
 				snprintf(svc->unknown_note, sizeof svc->unknown_note,
-				         "no password login offered (methods: %s): default passwords cannot apply", m);
+				         "no password login offered (methods: %.80s): default passwords cannot apply", m);
 		}
 		ssh_close(x);
 		return;
