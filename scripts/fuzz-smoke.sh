@@ -8,8 +8,12 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 status=0
-for bin in "$build"/fuzz_*; do
-	[ -x "$bin" ] || continue
+mapfile -t bins < <(find "$build" -maxdepth 3 -type f -name 'fuzz_*' -perm -u+x | sort)
+if [ "${#bins[@]}" = 0 ]; then
+	echo "fuzz: no fuzz targets under $build" >&2
+	exit 1
+fi
+for bin in "${bins[@]}"; do
 	name=$(basename "$bin")
 	mkdir -p "$work/$name"
 	cp -r "$src/tests/fuzz/corpus/$name/." "$work/$name/" 2>/dev/null || true
