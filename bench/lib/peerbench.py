@@ -445,7 +445,7 @@ def cmd_table(a):
         noauth_total = sum(1 for v in t.values() if "JP-34-10-1:fail" in v[3])
         out.append("### %s: %d services in scope, %d with a weak (listed) credential, %d without "
                    "authentication\n" % (proto, len(t), weak_total, noauth_total))
-        out.append("| tool | status | wall s (median) | attempts (server log) | attempts (tool) | attempts/s "
+        out.append("| tool | status | wall s (median) | attempts (server side) | attempts (tool) | attempts/s "
                    "| peak RSS MB (largest process) | tree RSS MB | CPU s | weak found | wrong pairs "
                    "| no-auth found | wall toride/peer | tree RSS toride/peer |")
         out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
