@@ -83,8 +83,9 @@ cleanup() {
 	# ncrack saves a restore file in ~/.ncrack whenever it is stopped; remove only the ones made here.
 	if [ -d "$NCRACK_STATE" ]; then
 		local f
-		for f in $(ls "$NCRACK_STATE" 2>/dev/null); do
-			grep -qxF "$f" <<<"$ncrack_before" || rm -f "$NCRACK_STATE/$f"
+		for f in "$NCRACK_STATE"/*; do
+			[ -e "$f" ] || continue
+			grep -qxF "${f##*/}" <<<"$ncrack_before" || rm -f "$f"
 		done
 		rmdir "$NCRACK_STATE" 2>/dev/null || true
 	fi
@@ -108,7 +109,7 @@ bash "$LAB" up
 	--mirai "$SRC/data/credentials/mirai.tsv" --first "$NCREDS" >"$WORK/creds.txt"
 # Every weak lab pair must be in the list, or "weak found" would measure the list, not the tool.
 while IFS=$'\t' read -r _a _p _pr _d user kind _e in_scope pw; do
-	[ "$kind" = weak ] && [ "$in_scope" = yes ] || continue
+	if [ "$kind" != weak ] || [ "$in_scope" != yes ]; then continue; fi
 	grep -qxF "$user:$pw" "$WORK/creds.txt" || { echo "bench: weak pair $user:$pw missing from the list" >&2; exit 1; }
 done < <(grep -v -e '^#' -e '^addr' -e '^$' "$MANIFEST")
 NPAIRS=$(wc -l <"$WORK/creds.txt")
@@ -192,10 +193,6 @@ cannot_reason() {
 	esac
 }
 
-hydra_service() {
-	case "$1" in http) echo "http-get /" ;; *) echo "$1" ;; esac
-}
-
 # Fill CMD with the command line of TOOL for PROTO, writing its outputs into DIR.
 build_cmd() {
 	local tool=$1 proto=$2 dir=$3 ports port hp
@@ -208,9 +205,10 @@ build_cmd() {
 			-o "$dir/out.jsonl" --quiet)
 		;;
 	hydra)
-		# shellcheck disable=SC2046
+		local service=("$proto")
+		[ "$proto" = http ] && service=(http-get /)
 		CMD=(hydra -I -V -C "$WORK/creds.txt" -M "$WORK/$proto.hostports" -t 4 -T 64 -f
-			-o "$dir/hydra.found" $(hydra_service "$proto"))
+			-o "$dir/hydra.found" "${service[@]}")
 		;;
 	medusa)
 		# One port per medusa run (-n): all the protocol's ports run at once, like one tool run.
