@@ -246,6 +246,8 @@ svc_identified(struct service *svc, enum proto p, const char *banner_text, size_
 	svc_detail(svc, "banner", json_string(svc->banner));
 }
 
+static void service_continue(struct service *svc);
+
 /* ------------------------------------------------------------------ hosts */
 
 static unsigned
@@ -332,7 +334,6 @@ conv_abort(struct live_node *n)
 }
 
 static void conv_free_cb(uv_handle_t *handle);
-static void service_continue(struct service *svc);
 
 static void
 conv_timer_cb(uv_timer_t *t)
@@ -563,6 +564,8 @@ conv_free_cb(uv_handle_t *handle)
 	}
 	if (c->ops != NULL && c->ops->on_free != NULL)
 		c->ops->on_free(c);
+	if (c->is_login)
+		svc->stalls = svc->next_cred == c->cred_mark ? svc->stalls + 1 : 0;
 	svc->live_convs--;
 	toride_buf_free(&c->transcript);
 	free(c);
@@ -582,6 +585,7 @@ service_conv_start(struct service *svc, const struct conv_ops *ops, void *mod, b
 	c->ops = ops;
 	c->mod = mod;
 	c->is_login = is_login;
+	c->cred_mark = svc->next_cred;
 	svc->convs++;
 	svc->live_convs++;
 	if (conv_connect(c) != 0) {
@@ -657,8 +661,11 @@ host_login_release(struct host *h)
 	h->login_busy = false;
 	for (struct service *svc = h->services; svc != NULL; svc = svc->next_in_host)
 		svc->has_slot = false;
-	struct service *next = h->wait_head;
-	if (next != NULL) {
+	/* Wake waiters until one takes the slot: a woken service may find it needs no login any more
+	 * (and finish), and the next one must not starve. The host stays alive meanwhile: the caller
+	 * still holds a reference to it. */
+	while (h->wait_head != NULL && !h->login_busy && !h->pace_armed) {
+		struct service *next = h->wait_head;
 		h->wait_head = next->next_waiting;
 		if (h->wait_head == NULL)
 			h->wait_tail = NULL;
@@ -859,6 +866,14 @@ service_continue(struct service *svc)
 	struct survey *s = svc_survey(svc);
 	if (svc->live_convs > 0 || svc->waiting_login)
 		return;
+	if (!svc->done && !s->stopping && svc->stalls >= SERVICE_MAX_STALLS) {
+		/* Login conversations that end without using a single pair (no prompt, garbage, a
+		 * tarpit) would repeat forever: give up, and say the result is not known. */
+		svc->inconclusive = true;
+		snprintf(svc->unknown_note, sizeof svc->unknown_note,
+		         "%u login connections in a row ended before a credential could be tried", svc->stalls);
+		svc->done = true;
+	}
 	if (!svc->done && !s->stopping) {
 		switch (svc->proto) {
 		case PROTO_TELNET: telnet_next(svc); break;

@@ -27,6 +27,9 @@
 #define CONV_TRANSCRIPT_MAX (16 * 1024)
 /* Why: a service that needs more conversations than this is misbehaving (e.g. closes at once). */
 #define SERVICE_MAX_CONVS 4096
+/* Why 2: a login connection that ends before one pair could be tried (no prompt, garbage) may be
+ * bad luck once; twice in a row means the service will never take a credential. */
+#define SERVICE_MAX_STALLS 2
 
 enum proto {
 	PROTO_UNKNOWN = 0,
@@ -81,6 +84,7 @@ struct conv {
 	int open_handles;
 	int connect_status;
 	unsigned tries;            /* connect attempts so far */
+	size_t cred_mark;          /* service's next_cred when this login conversation started */
 	double started;
 	struct toride_buf transcript;
 	uint8_t rbuf[CONV_READ_BUF];
@@ -113,6 +117,7 @@ struct service {
 	bool verdicts_done;        /* final verdicts emitted */
 	bool done;
 	unsigned convs;            /* conversations started */
+	unsigned stalls;           /* login conversations in a row that used no pair */
 	unsigned live_convs;
 	int probe_state;           /* 0 open */
 	/* protocol-specific facts learned during identification */
