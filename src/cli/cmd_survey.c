@@ -140,6 +140,7 @@ parse_ports(const char *s, uint16_t *ports, size_t *n)
 struct progress_state {
 	bool enabled;
 	bool tty;
+	unsigned long calls;
 };
 
 static void
@@ -147,6 +148,9 @@ print_progress(const struct toride_survey_progress *p, void *arg)
 {
 	struct progress_state *ps = arg;
 	if (!ps->enabled)
+		return;
+	/* On a terminal the line is redrawn every second; in a log, one line every ten seconds. */
+	if (!ps->tty && p->done < p->total && ++ps->calls % 10 != 1)
 		return;
 	double pct = p->total ? 100.0 * (double)p->done / (double)p->total : 100.0;
 	double eta = p->rate > 0 && p->total > p->done ? (double)(p->total - p->done) / p->rate : 0;
