@@ -559,11 +559,7 @@ http_next(struct service *svc)
 			hm_destroy(m);
 		return;
 	}
-	if (svc->noauth_fail || svc->found_cred || !svc->needs_auth || svc->auth_scheme == TORIDE_AUTH_OTHER)
-		return;
-	if (!service_may_attempt(svc) || !service_creds_left(svc))
-		return;
-	if (!service_take_login(svc))
+	if (svc->auth_scheme == TORIDE_AUTH_OTHER || !service_ready_for_login(svc))
 		return;
 	struct hm *m = hm_new(svc->proto, false);
 	if (m == NULL)

@@ -177,11 +177,7 @@ mqtt_take_over(struct conv *c, const uint8_t *p, size_t n)
 void
 mqtt_next(struct service *svc)
 {
-	if (svc->noauth_fail || svc->found_cred || !svc->needs_auth)
-		return;
-	if (!service_may_attempt(svc) || !service_creds_left(svc))
-		return;
-	if (!service_take_login(svc))
+	if (!service_ready_for_login(svc))
 		return;
 	struct mq *m = calloc(1, sizeof *m);
 	if (m == NULL)

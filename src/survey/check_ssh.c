@@ -389,13 +389,9 @@ ssh_next(struct service *svc)
 		ssh_start(svc, true);
 		return;
 	}
-	if (svc->noauth_fail || svc->found_cred || !svc->needs_auth)
-		return;
 	if (strstr(svc->ssh_methods, "password") == NULL && strstr(svc->ssh_methods, "keyboard-interactive") == NULL)
 		return;
-	if (!service_may_attempt(svc) || !service_creds_left(svc))
-		return;
-	if (!service_take_login(svc))
+	if (!service_ready_for_login(svc))
 		return;
 	ssh_start(svc, false);
 }

@@ -675,6 +675,16 @@ host_login_release(struct host *h)
 }
 
 bool
+service_ready_for_login(struct service *svc)
+{
+	if (svc->noauth_fail || svc->found_cred || !svc->needs_auth)
+		return false;
+	if (!service_may_attempt(svc) || !service_creds_left(svc))
+		return false;
+	return service_take_login(svc);
+}
+
+bool
 service_may_attempt(struct service *svc)
 {
 	struct survey *s = svc_survey(svc);

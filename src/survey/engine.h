@@ -167,6 +167,10 @@ struct conv *service_conv_start(struct service *svc, const struct conv_ops *ops,
  * service is queued and its planner runs again when the slot is free (and pacing allows). A
  * service keeps the slot until its live conversations are gone. */
 bool service_take_login(struct service *svc);
+/* The planners' common gate for a credential conversation: the service asked for credentials,
+ * has neither failed nor found one, has pairs and budget left, and holds the login slot (or is
+ * now queued for it: false). */
+bool service_ready_for_login(struct service *svc);
 /* Give the login slot back. */
 void host_login_release(struct host *h);
 /* Give back the pair just taken (the connection dropped before an answer), once per pair.
