@@ -1,7 +1,7 @@
 /*
  * Device emulation shared by `toride lab` (a fleet with known truth) and, later, the honeypot.
  *
- * A profile (data/profiles/*.json) describes a real device model: its services, what each
+ * A profile (data/profiles/NAME.json) describes a real device model: its services, what each
  * prints, and its credential policy. A device is one instance of a profile at one address with
  * its own state (unique password, changed password, host name, MAC, uptime). Each emulated
  * protocol is a sans-IO server: bytes in, bytes out, no sockets; the fleet engine (fleet.c)
@@ -71,6 +71,7 @@ struct emu_profile {
 	char arch[32];                  /* armv7l, mips, ... */
 	size_t nservices;
 	struct emu_service services[EMU_MAX_SERVICES];
+	bool default_in_mirai;          /* the factory pair is in data/credentials/mirai.tsv (survey truth) */
 };
 
 struct emu_profiles {
@@ -101,6 +102,16 @@ struct emu_device {
 
 /* Does user/pass log in to this device right now? (policy-aware; constant-time compare) */
 bool emu_device_check_login(const struct emu_device *d, const char *user, const char *pass);
+
+/* Make device number `index` of a fleet: d gets profile p, address a, a host name (profile host
+ * name with "%m" replaced by the last three MAC bytes in lower-case hex), a MAC (vendor OUI when the
+ * vendor is known, else a locally administered one), boot_time (now minus 1..90 days), seed and
+ * pass (factory password for FACTORY_DEFAULT, FORCED_CHANGE and NO_AUTH; a random 16-character
+ * password for UNIQUE and KEY_ONLY). Everything but boot_time's base "now" is a pure function of
+ * (fleet_seed, index). Returns 0, TORIDE_EINVAL (bad argument or address) or TORIDE_EIO (libsodium
+ * failed to initialise). */
+int emu_device_init(struct emu_device *d, const struct emu_profile *p, const struct toride_addr *a,
+                    uint64_t fleet_seed, uint64_t index);
 
 /*
  * Sans-IO servers. The fleet calls open() when a client connects (greeting goes to out), input()
