@@ -1,19 +1,19 @@
 /*
  * SSH service of the emulated fleet (see ssh.h for the threading contract). One acceptor thread
- * polls plain listening sockets; each accepted connection gets a libssh session from one shared
+ * waits (epoll) on plain listening sockets; each accepted connection gets a libssh session from one shared
  * ssh_bind (keys and version text are copied into the session by ssh_bind_accept_fd) and its own
  * small thread that runs key exchange, authentication and the emulated shell in blocking libssh
  * calls. Caps: sessions per fleet, auth tries, login grace, idle time, bytes per session.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -49,6 +49,8 @@
 /* Why 16: connections accepted per listener per poll round, so one busy address cannot starve
  * the others. */
 #define EMU_SSH_ACCEPT_BURST 16
+/* Why 64: ready listeners taken per epoll_wait; more wait for the next round. */
+#define EMU_SSH_EPOLL_BATCH 64
 
 struct emu_ssh_listener {
 	int fd;
@@ -617,41 +619,46 @@ fail_fd:
 	atomic_fetch_add(&s->refused, 1);
 }
 
+/* epoll, not poll(): with thousands of listeners a poll() round costs O(listeners) per
+ * accepted connection. */
 static void *
 acceptor_main(void *arg)
 {
 	struct emu_ssh *s = arg;
-	struct pollfd *pf = calloc(s->nl + 1, sizeof *pf);
+	struct epoll_event ev[EMU_SSH_EPOLL_BATCH];
+	int ep = epoll_create1(EPOLL_CLOEXEC);
 
-	if (pf == NULL)
+	if (ep < 0)
 		return NULL;
-	pf[0].fd = s->wake[0];
-	pf[0].events = POLLIN;
+	ev[0] = (struct epoll_event){ .events = EPOLLIN, .data.ptr = NULL };
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, s->wake[0], &ev[0]) != 0)
+		goto out;
 	for (size_t i = 0; i < s->nl; i++) {
-		pf[i + 1].fd = s->l[i].fd;
-		pf[i + 1].events = POLLIN;
+		ev[0] = (struct epoll_event){ .events = EPOLLIN, .data.ptr = &s->l[i] };
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, s->l[i].fd, &ev[0]) != 0)
+			goto out;
 	}
 	while (!atomic_load(&s->stopping)) {
-		int r = poll(pf, (nfds_t)(s->nl + 1), -1);
-		if (r < 0) {
+		int n = epoll_wait(ep, ev, EMU_SSH_EPOLL_BATCH, -1);
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if (pf[0].revents)
-			break;
-		for (size_t i = 0; i < s->nl; i++) {
-			if (!(pf[i + 1].revents & POLLIN))
-				continue;
+		for (int i = 0; i < n && !atomic_load(&s->stopping); i++) {
+			const struct emu_ssh_listener *l = ev[i].data.ptr;
+			if (l == NULL)
+				goto out; /* woken by stop() */
 			for (int k = 0; k < EMU_SSH_ACCEPT_BURST; k++) {
-				int fd = accept4(s->l[i].fd, NULL, NULL, SOCK_CLOEXEC);
+				int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
 				if (fd < 0)
 					break;
-				accept_one(s, &s->l[i], fd);
+				accept_one(s, l, fd);
 			}
 		}
 	}
-	free(pf);
+out:
+	close(ep);
 	return NULL;
 }
 
