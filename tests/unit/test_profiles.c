@@ -12,6 +12,7 @@
 #include "core/addr.h"
 #include "core/error.h"
 #include "emu/emu.h"
+#include "survey/fingerprint.h"
 
 #define PROFILE_DIR TORIDE_SOURCE_DIR "/data/profiles"
 #define MIRAI_TSV TORIDE_SOURCE_DIR "/data/credentials/mirai.tsv"
@@ -161,6 +162,75 @@ test_factory_pairs_are_listed(void **state)
 		mirai += pr->default_in_mirai;
 	}
 	assert_true(mirai > p->n / 2); /* most IoT defaults are Mirai's */
+}
+
+/* Vendor first word of what recog names from this service's banners, "" when nothing matches. */
+static void
+service_vendors(const struct toride_fpdb *db, const struct emu_service *s, char out[4][64])
+{
+	char text[1200];
+	struct { enum toride_fp_kind k; const char *t; } in[4];
+	size_t n = 0;
+	switch (s->proto) {
+	case EMU_TELNET:
+		snprintf(text, sizeof text, "%s%s", s->banner, s->login_prompt[0] ? s->login_prompt : s->password_prompt);
+		in[n++] = (typeof(in[0])){TORIDE_FP_TELNET_BANNER, text};
+		break;
+	case EMU_SSH:
+		in[n++] = (typeof(in[0])){TORIDE_FP_SSH_BANNER, s->banner};
+		break;
+	case EMU_FTP:
+		in[n++] = (typeof(in[0])){TORIDE_FP_FTP_BANNER, s->banner};
+		break;
+	case EMU_HTTP:
+	case EMU_RTSP:
+		if (s->realm[0] != '\0') {
+			snprintf(text, sizeof text, "%s realm=\"%s\"",
+			         s->http_auth == EMU_HTTP_AUTH_DIGEST ? "Digest" : "Basic", s->realm);
+			in[n++] = (typeof(in[0])){TORIDE_FP_HTTP_WWWAUTH, text};
+		}
+		in[n++] = (typeof(in[0])){s->proto == EMU_RTSP ? TORIDE_FP_RTSP_SERVER : TORIDE_FP_HTTP_SERVER, s->server};
+		if (s->proto == EMU_HTTP)
+			in[n++] = (typeof(in[0])){TORIDE_FP_HTML_TITLE, s->title};
+		break;
+	default:
+		break;
+	}
+	for (size_t i = 0; i < 4; i++) {
+		out[i][0] = '\0';
+		struct toride_fp_match m;
+		if (i < n && in[i].t[0] != '\0' && toride_fpdb_match(db, in[i].k, in[i].t, strlen(in[i].t), &m) == 0)
+			first_word(m.vendor, out[i], 64);
+	}
+}
+
+/* The survey adds vendor defaults only for the vendor it fingerprints: a factory pair that is not
+ * Mirai's must be reachable that way, or the lab's truth would say "weak" where no survey can know. */
+static void
+test_vendor_pairs_are_fingerprinted(void **state)
+{
+	const struct emu_profiles *p = *state;
+	struct toride_fpdb *db = NULL;
+	char err[256], want[64], got[4][64];
+	unsigned named = 0;
+	assert_int_equal(toride_fpdb_load_dir(&db, TORIDE_SOURCE_DIR "/data/fingerprints/recog", err, sizeof err), 0);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct emu_profile *pr = &p->v[i];
+		bool own = false;
+		first_word(pr->vendor, want, sizeof want);
+		for (size_t j = 0; j < pr->nservices; j++) {
+			service_vendors(db, &pr->services[j], got);
+			for (int k = 0; k < 4; k++)
+				own = own || strcmp(got[k], want) == 0;
+		}
+		named += own;
+		if (pr->policy == EMU_CRED_FACTORY_DEFAULT && !pr->default_in_mirai && !own)
+			fail_msg("%s: factory pair not in Mirai and recog does not name vendor %s", pr->id, pr->vendor);
+	}
+	/* the personas are real devices: recog recognises most of them by their own vendor */
+	if (named * 2 < p->n)
+		fail_msg("only %u of %zu profiles fingerprinted as their vendor", named, p->n);
+	toride_fpdb_free(db);
 }
 
 /* ---- refusals: each bad profile fails and the message names the file ---------------------- */
@@ -421,6 +491,7 @@ main(void)
 		cmocka_unit_test(test_missing_dir),
 		cmocka_unit_test_setup_teardown(test_real_dir_counts, load_real, free_real),
 		cmocka_unit_test_setup_teardown(test_factory_pairs_are_listed, load_real, free_real),
+		cmocka_unit_test_setup_teardown(test_vendor_pairs_are_fingerprinted, load_real, free_real),
 		cmocka_unit_test_setup_teardown(test_device_init_deterministic, load_real, free_real),
 		cmocka_unit_test_setup_teardown(test_device_hostname_and_oui, load_real, free_real),
 		cmocka_unit_test_setup_teardown(test_check_login, load_real, free_real),
