@@ -83,6 +83,7 @@ struct emu_ssh_conn {
 	uint64_t bytes;
 	uint64_t start_ms, last_ms;
 	bool pty;
+	bool changing; /* keyboard-interactive: the forced-change round was sent */
 	char user[128];
 };
 
@@ -245,6 +246,30 @@ message_password(ssh_message m)
 #pragma GCC diagnostic pop
 }
 
+/* FORCED_CHANGE with the factory password still set: no session before a change. */
+static bool
+must_change(const struct emu_ssh_conn *c)
+{
+	const struct emu_device *d = c->l->dev;
+
+	return d->profile && d->profile->policy == EMU_CRED_FORCED_CHANGE && !d->pass_changed;
+}
+
+/* The answers to the change round: two equal, non-empty passwords other than the current one.
+ * The device is const (fleet data): the change holds for this connection only, as in the
+ * telnet server; the next connection is asked again. */
+static bool
+new_password_ok(struct emu_ssh_conn *c)
+{
+	const char *a, *b;
+
+	if (ssh_userauth_kbdint_getnanswers(c->ss) != 2)
+		return false;
+	a = ssh_userauth_kbdint_getanswer(c->ss, 0);
+	b = ssh_userauth_kbdint_getanswer(c->ss, 1);
+	return a && b && a[0] && strcmp(a, b) == 0 && strcmp(a, c->l->dev->pass) != 0;
+}
+
 /* Authenticate. Returns 1 when logged in, 0 to hang up. */
 static int
 conn_auth(struct emu_ssh_conn *c)
@@ -266,19 +291,41 @@ conn_auth(struct emu_ssh_conn *c)
 			continue;
 		}
 		if (sub == SSH_AUTH_METHOD_PASSWORD && svc->ssh_password) {
-			ok = login_ok(c, ssh_message_auth_user(m), message_password(m));
+			const char *u = ssh_message_auth_user(m);
+			snprintf(c->user, sizeof c->user, "%s", u ? u : "");
+			/* A forced-change account is not usable until changed; the password method
+			 * cannot carry the change here, so it fails like an expired account. */
+			ok = !must_change(c) && login_ok(c, u, message_password(m));
 		} else if (sub == SSH_AUTH_METHOD_INTERACTIVE && svc->ssh_kbdint) {
 			if (!ssh_message_auth_kbdint_is_response(m)) {
 				const char *prompts[1] = { "Password: " };
 				char echo[1] = { 0 };
 				const char *u = ssh_message_auth_user(m);
 				snprintf(c->user, sizeof c->user, "%s", u ? u : "");
+				c->changing = false;
 				ssh_message_auth_interactive_request(m, "", "", 1, prompts, echo);
 				ssh_message_free(m);
 				continue;
 			}
-			ok = ssh_userauth_kbdint_getnanswers(c->ss) == 1 &&
-			     login_ok(c, c->user, ssh_userauth_kbdint_getanswer(c->ss, 0));
+			if (c->changing) {
+				ok = new_password_ok(c);
+				c->changing = false;
+			} else {
+				ok = ssh_userauth_kbdint_getnanswers(c->ss) == 1 &&
+				     login_ok(c, c->user, ssh_userauth_kbdint_getanswer(c->ss, 0));
+				if (ok && must_change(c)) {
+					/* As PAM does for an expired password: a second round asks
+					 * for the new one; the login succeeds only with a real change. */
+					const char *prompts[2] = { "New password: ", "Retype new password: " };
+					char echo[2] = { 0, 0 };
+					c->changing = true;
+					ssh_message_auth_interactive_request(m, "Password change",
+					        "You are required to change your password immediately "
+					        "(administrator enforced)", 2, prompts, echo);
+					ssh_message_free(m);
+					continue;
+				}
+			}
 		} else if (sub == SSH_AUTH_METHOD_PUBLICKEY) {
 			/* No client key is ever authorised (we cannot know the owner's): a key-only
 			 * device refuses everyone, which is what the survey must see. Each offered
@@ -326,6 +373,8 @@ conn_run_line(struct emu_ssh_conn *c, ssh_channel ch, struct emu_ssh_shell *sh, 
 
 	toride_buf_reset(out);
 	r = vsh_exec(sh, line, out);
+	if (r == TORIDE_ETOOBIG) /* what fits was appended: a terminal shows that much */
+		r = EMU_CONTINUE;
 	if (out->len > 0 && (w = conn_write(c, ch, out->data, out->len)) != 0)
 		return w;
 	return r;
@@ -343,7 +392,7 @@ conn_prompt(struct emu_ssh_conn *c, ssh_channel ch, const struct emu_ssh_shell *
 static void
 conn_shell(struct emu_ssh_conn *c, ssh_channel ch, const char *cmd)
 {
-	struct emu_ssh_shell sh = { .dev = c->l->dev, .svc = c->l->svc };
+	struct emu_ssh_shell shs = { .dev = c->l->dev, .svc = c->l->svc }, *sh = &shs;
 	struct toride_buf out;
 	char line[EMU_SSH_LINE_MAX + 1];
 	size_t ll = 0;
@@ -353,12 +402,12 @@ conn_shell(struct emu_ssh_conn *c, ssh_channel ch, const char *cmd)
 	toride_buf_init(&out, EMU_SSH_CMD_OUT_MAX);
 	ssh_set_message_callback(c->ss, late_message_cb, NULL);
 	if (cmd != NULL) {
-		r = conn_run_line(c, ch, &sh, cmd, &out);
+		r = conn_run_line(c, ch, sh, cmd, &out);
 		goto out;
 	}
 	if (c->l->svc->motd[0] && conn_write_str(c, ch, c->l->svc->motd) != 0)
 		goto out;
-	if (conn_prompt(c, ch, &sh) != 0)
+	if (conn_prompt(c, ch, sh) != 0)
 		goto out;
 	c->last_ms = now_ms();
 	while (r == EMU_CONTINUE && !atomic_load(&c->s->stopping)) {
@@ -388,12 +437,12 @@ conn_shell(struct emu_ssh_conn *c, ssh_channel ch, const char *cmd)
 				}
 				line[ll] = '\0';
 				ll = 0;
-				r = conn_run_line(c, ch, &sh, line, &out);
-				if (r == EMU_CONTINUE && conn_prompt(c, ch, &sh) != 0)
+				r = conn_run_line(c, ch, sh, line, &out);
+				if (r == EMU_CONTINUE && conn_prompt(c, ch, sh) != 0)
 					r = TORIDE_EIO;
 			} else if (b == 0x03) { /* ^C: drop the line */
 				ll = 0;
-				if (conn_write_str(c, ch, "^C\r\n") != 0 || conn_prompt(c, ch, &sh) != 0)
+				if (conn_write_str(c, ch, "^C\r\n") != 0 || conn_prompt(c, ch, sh) != 0)
 					r = TORIDE_EIO;
 			} else if (b == 0x04 && ll == 0) { /* ^D on an empty line: logout */
 				r = EMU_CLOSE;

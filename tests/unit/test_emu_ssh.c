@@ -36,8 +36,24 @@
 #define SSH_OPTS "-p 2222 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null " \
                  "-o PubkeyAuthentication=no -o ConnectTimeout=10 -o LogLevel=ERROR"
 
-static struct emu_profile profiles[3];
-static struct emu_device devices[3];
+static struct emu_profile profiles[4];
+static struct emu_device devices[4];
+static struct emu_ssh *fleet; /* stopped by teardown too, so one failed test does not hold the ports */
+
+static void
+stop_fleet(void)
+{
+	emu_ssh_stop(fleet);
+	fleet = NULL;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	stop_fleet();
+	return 0;
+}
 
 static void
 make_device(int i, enum emu_cred_policy pol, const char *user, const char *factory, const char *pass,
@@ -53,6 +69,7 @@ make_device(int i, enum emu_cred_policy pol, const char *user, const char *facto
 	snprintf(p->id, sizeof p->id, "test-%d", i);
 	snprintf(p->vendor, sizeof p->vendor, "Test");
 	p->policy = pol;
+	snprintf(p->busybox, sizeof p->busybox, "BusyBox v1.19.4 (2014-03-04 10:52:16 CST) multi-call binary.");
 	snprintf(p->user, sizeof p->user, "%s", user);
 	snprintf(p->pass, sizeof p->pass, "%s", factory);
 	p->nservices = 1;
@@ -83,6 +100,7 @@ start_fleet(unsigned max_sessions)
 	make_device(2, EMU_CRED_KEY_ONLY, WEAK_USER, WEAK_PASS, "unusedunusedunus", false, false, true,
 	            "SSH-2.0-OpenSSH_7.4");
 	assert_int_equal(emu_ssh_new(&s, NULL), 0);
+	fleet = s;
 	assert_int_equal(emu_ssh_set_limits(s, max_sessions, 0), 0);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(emu_ssh_listen(s, &devices[i], &profiles[i].services[0], PORT), 0);
@@ -131,13 +149,13 @@ have_tools(void)
 static void
 test_openssh_password(void **state)
 {
-	struct emu_ssh *s = start_fleet(0);
+	start_fleet(0);
 	struct emu_ssh_stats st;
 	char o[4096];
 
 	(void)state;
 	if (!have_tools()) {
-		emu_ssh_stop(s);
+		stop_fleet();
 		fail_msg("ssh and sshpass are needed (Debian: openssh-client sshpass)");
 	}
 	/* The weak pair logs in and the command runs in the emulated shell. */
@@ -169,18 +187,18 @@ test_openssh_password(void **state)
 	assert_int_equal(run(o, sizeof o, "sshpass -p %s ssh " SSH_OPTS " %s@127.0.88.1 'toride-no-such-cmd' 2>&1",
 	                     WEAK_PASS, WEAK_USER), 0);
 	assert_non_null(strstr(o, "toride-no-such-cmd: not found"));
-	emu_ssh_stats(s, &st);
+	emu_ssh_stats(fleet, &st);
 	assert_int_equal(st.listeners, 3);
 	assert_true(st.auth_ok >= 4);
 	assert_true(st.auth_fail >= 3);
-	emu_ssh_stop(s);
+	stop_fleet();
 }
 
 /* The first line a client reads is the device's version string. */
 static void
 test_version_line(void **state)
 {
-	struct emu_ssh *s = start_fleet(0);
+	start_fleet(0);
 	const char *want[3] = { "SSH-2.0-dropbear_2014.63\r\n", "SSH-2.0-dropbear_2017.75\r\n", "SSH-2.0-OpenSSH_7.4\r\n" };
 
 	(void)state;
@@ -205,7 +223,7 @@ test_version_line(void **state)
 		assert_string_equal(b, want[i]);
 		close(fd);
 	}
-	emu_ssh_stop(s);
+	stop_fleet();
 }
 
 static ssh_session
@@ -229,7 +247,7 @@ client(const char *host, const char *user)
 static void
 test_auth_try_cap(void **state)
 {
-	struct emu_ssh *s = start_fleet(0);
+	start_fleet(0);
 	ssh_session c = client("127.0.88.1", WEAK_USER);
 	int i, r = SSH_AUTH_DENIED;
 
@@ -250,7 +268,7 @@ test_auth_try_cap(void **state)
 	assert_int_equal(ssh_userauth_password(c, NULL, WEAK_PASS), SSH_AUTH_SUCCESS);
 	ssh_disconnect(c);
 	ssh_free(c);
-	emu_ssh_stop(s);
+	stop_fleet();
 }
 
 /* Read from the channel until want appears (or 5 s). */
@@ -267,14 +285,18 @@ read_until(ssh_channel ch, char *acc, size_t acclen, const char *want)
 		n += (size_t)r;
 		acc[n] = '\0';
 	}
-	return strstr(acc, want) != NULL;
+	if (strstr(acc, want) == NULL) {
+		fprintf(stderr, "# wanted \"%s\", got: %s\n", want, acc);
+		return false;
+	}
+	return true;
 }
 
 /* A pty shell as a human or a bot gets it: prompt, echo of typed keys, command output, exit. */
 static void
 test_interactive_shell(void **state)
 {
-	struct emu_ssh *s = start_fleet(0);
+	start_fleet(0);
 	ssh_session c = client("127.0.88.1", WEAK_USER);
 	ssh_channel ch;
 	char acc[8192] = "";
@@ -309,7 +331,7 @@ test_interactive_shell(void **state)
 	ssh_channel_free(ch);
 	ssh_disconnect(c);
 	ssh_free(c);
-	emu_ssh_stop(s);
+	stop_fleet();
 }
 
 /* Past the session cap a connection is closed at once, without a version line. Stop hangs up
@@ -317,7 +339,7 @@ test_interactive_shell(void **state)
 static void
 test_session_cap_and_stop(void **state)
 {
-	struct emu_ssh *s = start_fleet(1);
+	start_fleet(1);
 	struct emu_ssh_stats st;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(PORT) };
 	int a = socket(AF_INET, SOCK_STREAM, 0), b = socket(AF_INET, SOCK_STREAM, 0);
@@ -335,11 +357,11 @@ test_session_cap_and_stop(void **state)
 	p = (struct pollfd){ .fd = b, .events = POLLIN };
 	assert_int_equal(poll(&p, 1, 5000), 1);
 	assert_int_equal(read(b, buf, sizeof buf), 0); /* refused: closed without a byte */
-	emu_ssh_stats(s, &st);
+	emu_ssh_stats(fleet, &st);
 	assert_int_equal(st.active, 1);
 	assert_int_equal(st.refused, 1);
 	t0 = time(NULL);
-	emu_ssh_stop(s); /* session a is silent in key exchange: stop must not wait for it */
+	stop_fleet(); /* session a is silent in key exchange: stop must not wait for it */
 	assert_true(time(NULL) - t0 <= 3);
 	close(a);
 	close(b);
@@ -349,7 +371,6 @@ test_session_cap_and_stop(void **state)
 static void
 test_survey_finds_weak(void **state)
 {
-	struct emu_ssh *s;
 	char exe[PATH_MAX], bin[PATH_MAX + 16], creds[] = "/tmp/toride-e4-credsXXXXXX", o[262144];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	FILE *f;
@@ -366,10 +387,10 @@ test_survey_finds_weak(void **state)
 	assert_non_null(f = fdopen(fd, "w"));
 	fprintf(f, "admin:admin\nroot:12345\nroot:%s\nadmin:1234\n", WEAK_PASS);
 	fclose(f);
-	s = start_fleet(0);
+	start_fleet(0);
 	rc = run(o, sizeof o, "%s survey --scope 127.0.88.0/30 --allow-reserved 127.0.0.0/8 -p 2222 --creds %s "
 	         "--no-vendor-creds -q -o - 2>/dev/null", bin, creds);
-	emu_ssh_stop(s);
+	stop_fleet();
 	unlink(creds);
 	assert_int_equal(rc, 1); /* failing devices found */
 	for (char *line = strtok(o, "\n"); line; line = strtok(NULL, "\n")) {
@@ -382,16 +403,131 @@ test_survey_finds_weak(void **state)
 	assert_int_equal(fails, 1);
 }
 
+/* Every real persona with SSH (data/profiles/): the version line is the profile's, the factory
+ * pair logs in exactly when the policy says it must (factory default with password or kbdint
+ * auth), and key-only devices offer publickey alone. */
+static void
+test_real_profiles(void **state)
+{
+	struct emu_profiles ps = { 0 };
+	struct emu_device *devs;
+	const struct emu_service **svcs;
+	char err[256];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(emu_profiles_load_dir(&ps, TORIDE_SOURCE_DIR "/data/profiles", err, sizeof err), 0);
+	assert_non_null(devs = calloc(ps.n, sizeof *devs));
+	assert_non_null(svcs = calloc(ps.n, sizeof *svcs));
+	assert_int_equal(emu_ssh_new(&fleet, NULL), 0);
+	for (size_t i = 0; i < ps.n; i++) {
+		for (size_t k = 0; k < ps.v[i].nservices; k++) {
+			struct toride_addr a;
+			char as[32];
+			if (ps.v[i].services[k].proto != EMU_SSH)
+				continue;
+			snprintf(as, sizeof as, "127.0.89.%zu", n + 1);
+			assert_int_equal(toride_addr_parse(as, &a), 0);
+			assert_int_equal(emu_device_init(&devs[n], &ps.v[i], &a, 7, n), 0);
+			svcs[n] = &ps.v[i].services[k];
+			assert_int_equal(emu_ssh_listen(fleet, &devs[n], svcs[n], PORT), 0);
+			n++;
+			break;
+		}
+	}
+	assert_true(n >= 3);
+	assert_int_equal(emu_ssh_start(fleet), 0);
+	for (size_t i = 0; i < n; i++) {
+		const struct emu_profile *p = devs[i].profile;
+		ssh_session c = client(devs[i].addr_str, p->user);
+		char want[EMU_STR_MAX];
+		int methods, r;
+		bool must = p->policy == EMU_CRED_FACTORY_DEFAULT && (svcs[i]->ssh_password || svcs[i]->ssh_kbdint);
+
+		snprintf(want, sizeof want, "%s", svcs[i]->banner);
+		want[strcspn(want, "\r\n")] = '\0';
+		assert_string_equal(ssh_get_serverbanner(c), want);
+		assert_int_equal(ssh_userauth_none(c, NULL), SSH_AUTH_DENIED);
+		methods = ssh_userauth_list(c, NULL);
+		if (p->policy == EMU_CRED_KEY_ONLY)
+			assert_int_equal(methods, SSH_AUTH_METHOD_PUBLICKEY);
+		if (methods & SSH_AUTH_METHOD_PASSWORD)
+			r = ssh_userauth_password(c, NULL, p->pass);
+		else if (methods & SSH_AUTH_METHOD_INTERACTIVE) {
+			r = ssh_userauth_kbdint(c, NULL, NULL);
+			if (r == SSH_AUTH_INFO) {
+				assert_int_equal(ssh_userauth_kbdint_getnprompts(c), 1);
+				assert_int_equal(ssh_userauth_kbdint_setanswer(c, 0, p->pass), 0);
+				r = ssh_userauth_kbdint(c, NULL, NULL);
+			}
+		} else
+			r = SSH_AUTH_DENIED;
+		if ((r == SSH_AUTH_SUCCESS) != must)
+			fail_msg("%s (%s): factory pair %s, expected %s", p->id, devs[i].addr_str,
+			         r == SSH_AUTH_SUCCESS ? "accepted" : "refused", must ? "accepted" : "refused");
+		ssh_disconnect(c);
+		ssh_free(c);
+	}
+	stop_fleet();
+	free(devs);
+	free(svcs);
+	emu_profiles_free(&ps);
+}
+
+/* FORCED_CHANGE: the factory pair never gives a session by password; keyboard-interactive asks
+ * for a new password and logs in only after a real change (same password again is refused). */
+static void
+test_forced_change(void **state)
+{
+	ssh_session c;
+	int r;
+
+	(void)state;
+	make_device(3, EMU_CRED_FORCED_CHANGE, "admin", "12345", "12345", true, true, false,
+	            "SSH-2.0-dropbear_2015.67");
+	assert_int_equal(emu_ssh_new(&fleet, NULL), 0);
+	assert_int_equal(emu_ssh_listen(fleet, &devices[3], &profiles[3].services[0], PORT), 0);
+	assert_int_equal(emu_ssh_start(fleet), 0);
+	c = client("127.0.88.4", "admin");
+	assert_int_equal(ssh_userauth_password(c, NULL, "12345"), SSH_AUTH_DENIED);
+	/* kbdint: password round, then the change round; answering the old one is refused */
+	assert_int_equal(ssh_userauth_kbdint(c, NULL, NULL), SSH_AUTH_INFO);
+	assert_int_equal(ssh_userauth_kbdint_setanswer(c, 0, "12345"), 0);
+	assert_int_equal(ssh_userauth_kbdint(c, NULL, NULL), SSH_AUTH_INFO);
+	assert_int_equal(ssh_userauth_kbdint_getnprompts(c), 2);
+	assert_non_null(strstr(ssh_userauth_kbdint_getinstruction(c), "change your password"));
+	assert_int_equal(ssh_userauth_kbdint_setanswer(c, 0, "12345"), 0);
+	assert_int_equal(ssh_userauth_kbdint_setanswer(c, 1, "12345"), 0);
+	assert_int_equal(ssh_userauth_kbdint(c, NULL, NULL), SSH_AUTH_DENIED);
+	/* a wrong password never reaches the change round */
+	assert_int_equal(ssh_userauth_kbdint(c, NULL, NULL), SSH_AUTH_INFO);
+	assert_int_equal(ssh_userauth_kbdint_setanswer(c, 0, "54321"), 0);
+	assert_int_equal(ssh_userauth_kbdint(c, NULL, NULL), SSH_AUTH_DENIED);
+	/* a real change logs in */
+	assert_int_equal(ssh_userauth_kbdint(c, NULL, NULL), SSH_AUTH_INFO);
+	assert_int_equal(ssh_userauth_kbdint_setanswer(c, 0, "12345"), 0);
+	assert_int_equal(ssh_userauth_kbdint(c, NULL, NULL), SSH_AUTH_INFO);
+	assert_int_equal(ssh_userauth_kbdint_setanswer(c, 0, "N3w-secret!"), 0);
+	assert_int_equal(ssh_userauth_kbdint_setanswer(c, 1, "N3w-secret!"), 0);
+	r = ssh_userauth_kbdint(c, NULL, NULL);
+	assert_int_equal(r, SSH_AUTH_SUCCESS);
+	ssh_disconnect(c);
+	ssh_free(c);
+	stop_fleet();
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_version_line),
-		cmocka_unit_test(test_openssh_password),
-		cmocka_unit_test(test_auth_try_cap),
-		cmocka_unit_test(test_interactive_shell),
-		cmocka_unit_test(test_session_cap_and_stop),
-		cmocka_unit_test(test_survey_finds_weak),
+		cmocka_unit_test_teardown(test_version_line, teardown),
+		cmocka_unit_test_teardown(test_openssh_password, teardown),
+		cmocka_unit_test_teardown(test_auth_try_cap, teardown),
+		cmocka_unit_test_teardown(test_interactive_shell, teardown),
+		cmocka_unit_test_teardown(test_session_cap_and_stop, teardown),
+		cmocka_unit_test_teardown(test_survey_finds_weak, teardown),
+		cmocka_unit_test_teardown(test_forced_change, teardown),
+		cmocka_unit_test_teardown(test_real_profiles, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
