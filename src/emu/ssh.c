@@ -23,6 +23,7 @@
 #include <libssh/server.h>
 
 #include "core/error.h"
+#include "emu/shell.h"
 #include "emu/ssh.h"
 
 /* Version text after "SSH-2.0-" when a profile gives none: the most common embedded server. */
@@ -34,8 +35,8 @@
 #define EMU_SSH_THREAD_STACK (512 * 1024)
 /* Why 4096: longer than any command line a scanner, loader or human types; more is dropped. */
 #define EMU_SSH_LINE_MAX 4096
-/* Why 64 KiB + 1 KiB: the shell caps one command's output at 64 KiB; room for the prompt. */
-#define EMU_SSH_CMD_OUT_MAX (65536 + 1024)
+/* Why: the shell caps one command's output at EMU_SHELL_OUT_MAX; 1 KiB more for the prompt. */
+#define EMU_SSH_CMD_OUT_MAX (EMU_SHELL_OUT_MAX + 1024)
 /* Why 250 ms: how often a session thread looks at the stop flag and its idle clock. */
 #define EMU_SSH_POLL_MS 250
 /* Why 3 s: dropbear and busybox login pause ~1-3 s after a failed login; a profile asking for
@@ -102,70 +103,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* ---- the shell behind the channel ---------------------------------------------------------- */
-
-/*
- * Minimal stand-in shell until the busybox-like shell of emu/shell.h is wired in: echo, exit,
- * and "sh: X: not found" for the rest. Never runs anything on the host.
- */
-struct emu_ssh_shell {
-	const struct emu_device *dev;
-	const struct emu_service *svc;
-};
-
-static int
-vsh_exec(struct emu_ssh_shell *sh, const char *line, struct toride_buf *out)
-{
-	const char *p = line, *w;
-	size_t wl;
-
-	(void)sh;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p == '\0')
-		return EMU_CONTINUE;
-	w = p;
-	while (*p && *p != ' ' && *p != '\t' && *p != ';')
-		p++;
-	wl = (size_t)(p - w);
-	if ((wl == 4 && !memcmp(w, "exit", 4)) || (wl == 6 && !memcmp(w, "logout", 6)))
-		return EMU_CLOSE;
-	if (wl == 4 && !memcmp(w, "echo", 4)) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		(void)toride_buf_printf(out, "%s\r\n", p);
-		return EMU_CONTINUE;
-	}
-	(void)toride_buf_printf(out, "sh: %.*s: not found\r\n", (int)(wl > 200 ? 200 : wl), w);
-	return EMU_CONTINUE;
-}
-
-static void
-vsh_prompt(const struct emu_ssh_shell *sh, char *out, size_t outlen)
-{
-	const char *t = sh->svc->shell_prompt[0] ? sh->svc->shell_prompt : "# ";
-	size_t o = 0;
-
-	for (; *t && o + 1 < outlen; t++) {
-		const char *ins = NULL;
-		if (t[0] == '%' && t[1] == 'h')
-			ins = sh->dev->hostname;
-		else if (t[0] == '%' && t[1] == 'w')
-			ins = "/";
-		if (ins) {
-			size_t n = strlen(ins);
-			if (n > outlen - 1 - o)
-				n = outlen - 1 - o;
-			memcpy(out + o, ins, n);
-			o += n;
-			t++;
-			continue;
-		}
-		out[o++] = *t;
-	}
-	out[o] = '\0';
 }
 
 /* ---- session thread ------------------------------------------------------------------------- */
@@ -366,13 +303,13 @@ late_message_cb(ssh_session session, ssh_message msg, void *data)
 /* Run one command line through the shell and send its output. Returns EMU_CONTINUE, EMU_CLOSE
  * or a negative code. */
 static int
-conn_run_line(struct emu_ssh_conn *c, ssh_channel ch, struct emu_ssh_shell *sh, const char *line,
+conn_run_line(struct emu_ssh_conn *c, ssh_channel ch, struct emu_shell *sh, const char *line,
               struct toride_buf *out)
 {
 	int r, w;
 
 	toride_buf_reset(out);
-	r = vsh_exec(sh, line, out);
+	r = emu_shell_exec(sh, line, out);
 	if (r == TORIDE_ETOOBIG) /* what fits was appended: a terminal shows that much */
 		r = EMU_CONTINUE;
 	if (out->len > 0 && (w = conn_write(c, ch, out->data, out->len)) != 0)
@@ -381,18 +318,18 @@ conn_run_line(struct emu_ssh_conn *c, ssh_channel ch, struct emu_ssh_shell *sh, 
 }
 
 static int
-conn_prompt(struct emu_ssh_conn *c, ssh_channel ch, const struct emu_ssh_shell *sh)
+conn_prompt(struct emu_ssh_conn *c, ssh_channel ch, const struct emu_shell *sh)
 {
 	char p[EMU_STR_MAX + 128];
 
-	vsh_prompt(sh, p, sizeof p);
+	emu_shell_prompt(sh, p, sizeof p);
 	return conn_write_str(c, ch, p);
 }
 
 static void
 conn_shell(struct emu_ssh_conn *c, ssh_channel ch, const char *cmd)
 {
-	struct emu_ssh_shell shs = { .dev = c->l->dev, .svc = c->l->svc }, *sh = &shs;
+	struct emu_shell *sh = NULL;
 	struct toride_buf out;
 	char line[EMU_SSH_LINE_MAX + 1];
 	size_t ll = 0;
@@ -401,6 +338,12 @@ conn_shell(struct emu_ssh_conn *c, ssh_channel ch, const char *cmd)
 
 	toride_buf_init(&out, EMU_SSH_CMD_OUT_MAX);
 	ssh_set_message_callback(c->ss, late_message_cb, NULL);
+	if ((r = emu_shell_new(&sh, c->l->dev)) != 0)
+		goto out;
+	if (c->l->svc->shell_prompt[0])
+		emu_shell_set_prompt(sh, c->l->svc->shell_prompt);
+	if (c->user[0])
+		emu_shell_set_user(sh, c->user);
 	if (cmd != NULL) {
 		r = conn_run_line(c, ch, sh, cmd, &out);
 		goto out;
@@ -467,6 +410,7 @@ out:
 		ssh_channel_send_eof(ch);
 	}
 	ssh_channel_close(ch);
+	emu_shell_free(sh);
 	toride_buf_free(&out);
 }
 

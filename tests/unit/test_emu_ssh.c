@@ -320,6 +320,14 @@ test_interactive_shell(void **state)
 	/* typed keys are echoed, then the output, then the prompt again */
 	assert_non_null(strstr(acc, "echo pty-ok"));
 	assert_true(read_until(ch, acc, sizeof acc, "[dev1]# "));
+	/* The busybox-like shell answers what Mirai's scanner checks; nothing runs on the host. */
+	acc[0] = '\0';
+	assert_int_equal(ssh_channel_write(ch, "/bin/busybox MIRAI\r", 19), 19);
+	assert_true(read_until(ch, acc, sizeof acc, "MIRAI: applet not found"));
+	assert_true(read_until(ch, acc, sizeof acc, "[dev1]# "));
+	acc[0] = '\0';
+	assert_int_equal(ssh_channel_write(ch, "whoami\r", 8), 8);
+	assert_true(read_until(ch, acc, sizeof acc, "whoami\r\nroot\r\n"));
 	assert_int_equal(ssh_channel_write(ch, "exit\r", 5), 5);
 	{
 		time_t end = time(NULL) + 5;
