@@ -10,6 +10,7 @@ struct toride_command {
 
 int cmd_survey(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_lab(int argc, char **argv);
 
 /* Exit codes shared by all subcommands. */
 #define TORIDE_EXIT_OK 0

@@ -7,6 +7,7 @@
 static const struct toride_command commands[] = {
 	{"survey", "find devices that fail access-control and default-credential requirements", cmd_survey},
 	{"report", "summarise a survey database as text, JSON, CSV or HTML", cmd_report},
+	{"lab", "run a fleet of emulated IoT devices with known truth (no root needed)", cmd_lab},
 };
 
 static void

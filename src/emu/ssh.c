@@ -65,6 +65,7 @@ struct emu_ssh {
 	struct emu_ssh_listener *l;
 	size_t nl, capl;
 	unsigned max_sessions, idle_ms;
+	bool no_delays;  /* tests: skip the devices' fail delays */
 	int wake[2];
 	pthread_t acceptor;
 	bool started;
@@ -148,7 +149,7 @@ conn_write_str(struct emu_ssh_conn *c, ssh_channel ch, const char *s)
 static void
 fail_pause(const struct emu_ssh_conn *c)
 {
-	unsigned ms = c->l->svc->fail_delay_ms;
+	unsigned ms = c->s->no_delays ? 0 : c->l->svc->fail_delay_ms;
 
 	if (ms > EMU_SSH_FAIL_DELAY_MAX_MS)
 		ms = EMU_SSH_FAIL_DELAY_MAX_MS;
@@ -803,6 +804,12 @@ emu_ssh_listen(struct emu_ssh *s, const struct emu_device *dev, const struct emu
 	l->svc = svc;
 	version_text(svc->banner, l->version, sizeof l->version);
 	return 0;
+}
+
+void
+emu_ssh_set_no_delays(struct emu_ssh *s, bool on)
+{
+	s->no_delays = on;
 }
 
 int

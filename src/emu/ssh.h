@@ -71,6 +71,10 @@ int emu_ssh_set_limits(struct emu_ssh *s, unsigned max_sessions, unsigned idle_t
 int emu_ssh_listen(struct emu_ssh *s, const struct emu_device *dev, const struct emu_service *svc,
                    uint16_t port);
 
+/* Answer failed logins at once instead of after the service's fail delay (fast tests). Call
+ * before emu_ssh_start(). */
+void emu_ssh_set_no_delays(struct emu_ssh *s, bool on);
+
 /* Start the acceptor thread. Returns 0, TORIDE_ESTATE (started twice) or TORIDE_ENOMEM. */
 int emu_ssh_start(struct emu_ssh *s);
 

@@ -1,0 +1,581 @@
+/*
+ * The fleet engine: addresses, profiles per device, listeners, connections, truth. See fleet.h.
+ */
+#include "emu/fleet.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "core/error.h"
+#include "core/scope.h"
+#include "emu/ssh.h"
+
+/* Why 2 KiB: clients of emulated devices send short lines and small requests. */
+#define CONN_READ_BUF 2048
+/* Why 64: profiles have at most EMU_MAX_SERVICES services; a mix lists a few dozen profiles. */
+#define MIX_MAX 256
+
+struct listener {
+	uv_tcp_t tcp;
+	struct fleet *fleet;
+	const struct emu_device *dev;
+	const struct emu_service *svc;
+	const struct emu_server_ops *ops;
+	uint16_t port;
+};
+
+struct conn {
+	uv_tcp_t tcp;
+	struct conn *prev, *next; /* the fleet's live connections */
+	uv_timer_t timer;
+	struct listener *l;
+	void *st;
+	struct toride_buf out;
+	bool in_delay, closing, close_after_flush;
+	int handles;
+	uint8_t rbuf[CONN_READ_BUF];
+};
+
+struct fleet {
+	const struct emu_fleet_config *cfg;
+	struct emu_fleet_stats *stats;
+	uv_loop_t loop;
+	uv_timer_t stop_timer;
+	struct emu_device *devices;
+	unsigned ndevices;
+	struct listener *listeners;
+	size_t nlisteners;
+	uint64_t live_sessions;
+	struct conn live;          /* list head */
+	struct emu_ssh *ssh;
+};
+
+static const struct emu_server_ops *
+server_for(enum emu_proto p)
+{
+	switch (p) {
+	case EMU_TELNET: return &emu_telnet_server;
+	case EMU_HTTP: return &emu_http_server;
+	case EMU_RTSP: return &emu_rtsp_server;
+	case EMU_MQTT: return &emu_mqtt_server;
+	case EMU_FTP: return &emu_ftp_server;
+	case EMU_SSH:
+	case EMU_PROTO_COUNT: break;
+	}
+	return NULL;
+}
+
+static void
+flog(struct fleet *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+flog(struct fleet *f, const char *fmt, ...)
+{
+	if (f->cfg->log == NULL)
+		return;
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	f->cfg->log(line, f->cfg->log_arg);
+}
+
+/* ------------------------------------------------------------------ connections */
+
+static void
+conn_closed(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+	if (--c->handles > 0)
+		return;
+	struct fleet *f = c->l->fleet;
+	if (c->st != NULL)
+		c->l->ops->close(c->st);
+	toride_buf_free(&c->out);
+	f->live_sessions--;
+	c->prev->next = c->next;
+	c->next->prev = c->prev;
+	free(c);
+}
+
+static void
+conn_close(struct conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	uv_timer_stop(&c->timer);
+	uv_close((uv_handle_t *)&c->timer, conn_closed);
+	uv_close((uv_handle_t *)&c->tcp, conn_closed);
+}
+
+static void
+write_done(uv_write_t *req, int status)
+{
+	struct conn *c = req->handle->data;
+	free(req->data);
+	free(req);
+	if (status != 0 || (c->close_after_flush && !c->closing))
+		conn_close(c);
+}
+
+static void
+conn_flush(struct conn *c)
+{
+	if (c->out.len == 0) {
+		if (c->close_after_flush)
+			conn_close(c);
+		return;
+	}
+	uv_write_t *req = malloc(sizeof *req);
+	if (req == NULL) {
+		conn_close(c);
+		return;
+	}
+	req->data = c->out.data; /* the write owns the bytes now */
+	uv_buf_t b = uv_buf_init((char *)c->out.data, (unsigned)c->out.len);
+	c->l->fleet->stats->bytes_out += c->out.len;
+	toride_buf_init(&c->out, EMU_FLEET_MAX_OUT);
+	if (uv_write(req, (uv_stream_t *)&c->tcp, &b, 1, write_done) != 0) {
+		free(req->data);
+		free(req);
+		conn_close(c);
+	}
+}
+
+static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+
+static void
+conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct conn *c = h->data;
+	buf->base = (char *)c->rbuf;
+	buf->len = sizeof c->rbuf;
+}
+
+static void
+conn_timer(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+	if (c->in_delay) {
+		/* A device's pause (e.g. busybox login's fail delay) is over: say it and listen again. */
+		c->in_delay = false;
+		conn_flush(c);
+		if (!c->closing) {
+			uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read);
+			uv_timer_start(&c->timer, conn_timer, c->l->fleet->cfg->idle_timeout_ms, 0);
+		}
+		return;
+	}
+	conn_close(c); /* idle */
+}
+
+static void
+conn_after_output(struct conn *c, int rc, unsigned delay)
+{
+	if (rc < 0) {
+		conn_close(c);
+		return;
+	}
+	if (rc == EMU_CLOSE)
+		c->close_after_flush = true;
+	if (c->l->fleet->cfg->no_delays)
+		delay = 0;
+	if (delay > 0) {
+		c->in_delay = true;
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		uv_timer_start(&c->timer, conn_timer, delay, 0);
+		return;
+	}
+	conn_flush(c);
+	if (!c->closing)
+		uv_timer_start(&c->timer, conn_timer, c->l->fleet->cfg->idle_timeout_ms, 0);
+}
+
+static void
+conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct conn *c = s->data;
+	if (c->closing)
+		return;
+	if (n < 0) {
+		conn_close(c);
+		return;
+	}
+	if (n == 0)
+		return;
+	c->l->fleet->stats->bytes_in += (uint64_t)n;
+	unsigned delay = 0;
+	int rc = c->l->ops->input(c->st, (const uint8_t *)buf->base, (size_t)n, &c->out, &delay);
+	conn_after_output(c, rc, delay);
+}
+
+static void
+on_connection(uv_stream_t *server, int status)
+{
+	struct listener *l = server->data;
+	struct fleet *f = l->fleet;
+	if (status != 0)
+		return;
+	struct conn *c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return;
+	c->l = l;
+	toride_buf_init(&c->out, EMU_FLEET_MAX_OUT);
+	uv_tcp_init(&f->loop, &c->tcp);
+	uv_timer_init(&f->loop, &c->timer);
+	c->tcp.data = c;
+	c->timer.data = c;
+	c->handles = 2;
+	f->live_sessions++;
+	c->next = f->live.next;
+	c->prev = &f->live;
+	f->live.next->prev = c;
+	f->live.next = c;
+	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || f->live_sessions > f->cfg->max_sessions) {
+		/* Over the session cap: hang up at once (a real device's full accept queue). */
+		f->stats->refused++;
+		conn_close(c);
+		return;
+	}
+	f->stats->sessions++;
+	uv_tcp_nodelay(&c->tcp, 1);
+	unsigned delay = 0;
+	c->st = l->ops->open(l->dev, l->svc, &c->out, &delay);
+	if (c->st == NULL) {
+		conn_close(c);
+		return;
+	}
+	uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read);
+	conn_after_output(c, EMU_CONTINUE, delay);
+}
+
+/* ------------------------------------------------------------------ building the fleet */
+
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+struct mix_entry {
+	const struct emu_profile *p;
+	unsigned weight;
+};
+
+static int
+parse_mix(const struct emu_fleet_config *cfg, struct mix_entry *mix, size_t *n, unsigned *total, char *err,
+          size_t errlen)
+{
+	*n = 0;
+	*total = 0;
+	if (cfg->mix == NULL || strcmp(cfg->mix, "all") == 0) {
+		for (size_t i = 0; i < cfg->profiles->n && *n < MIX_MAX; i++) {
+			mix[(*n)++] = (struct mix_entry){&cfg->profiles->v[i], 1};
+			(*total)++;
+		}
+		return 0;
+	}
+	char *copy = strdup(cfg->mix), *save = NULL;
+	if (copy == NULL)
+		return TORIDE_ENOMEM;
+	int r = 0;
+	for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		unsigned w = 1;
+		if (eq != NULL) {
+			*eq = '\0';
+			char *end;
+			unsigned long v = strtoul(eq + 1, &end, 10);
+			if (*end != '\0' || v == 0 || v > 1000000) {
+				snprintf(err, errlen, "--mix: bad weight for '%s'", tok);
+				r = TORIDE_EINVAL;
+				break;
+			}
+			w = (unsigned)v;
+		}
+		const struct emu_profile *p = emu_profiles_find(cfg->profiles, tok);
+		if (p == NULL) {
+			snprintf(err, errlen, "--mix: no profile '%s' (toride lab --list-profiles)", tok);
+			r = TORIDE_EINVAL;
+			break;
+		}
+		if (*n >= MIX_MAX) {
+			snprintf(err, errlen, "--mix: more than %d entries", MIX_MAX);
+			r = TORIDE_ETOOBIG;
+			break;
+		}
+		mix[(*n)++] = (struct mix_entry){p, w};
+		*total += w;
+	}
+	free(copy);
+	if (r == 0 && *n == 0) {
+		snprintf(err, errlen, "--mix: no profile given");
+		r = TORIDE_EINVAL;
+	}
+	return r;
+}
+
+static uint64_t
+mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static const struct emu_profile *
+pick_profile(const struct mix_entry *mix, size_t n, unsigned total, uint64_t seed, unsigned i)
+{
+	/* Round-robin over the weighted list, started at a seeded offset: every profile of the mix
+	 * appears (a fleet of >= n devices covers them all), in proportion to its weight. */
+	unsigned k = (unsigned)((mix64(seed) + i) % total);
+	for (size_t j = 0; j < n; j++) {
+		if (k < mix[j].weight)
+			return mix[j].p;
+		k -= mix[j].weight;
+	}
+	return mix[n - 1].p;
+}
+
+static json_t *
+truth_device(const struct emu_device *d, const struct listener *ls, size_t nls)
+{
+	const struct emu_profile *p = d->profile;
+	json_t *svcs = json_array();
+	for (size_t i = 0; i < nls; i++) {
+		if (ls[i].dev != d)
+			continue;
+		const struct emu_service *s = ls[i].svc;
+		bool open = false;
+		switch (s->proto) {
+		case EMU_TELNET: open = p->policy == EMU_CRED_NO_AUTH; break;
+		case EMU_SSH: open = p->policy == EMU_CRED_NO_AUTH; break;
+		case EMU_HTTP:
+		case EMU_RTSP: open = s->http_auth == EMU_HTTP_AUTH_NONE || p->policy == EMU_CRED_NO_AUTH; break;
+		case EMU_MQTT:
+		case EMU_FTP: open = s->anonymous || p->policy == EMU_CRED_NO_AUTH; break;
+		case EMU_PROTO_COUNT: break;
+		}
+		/* Which pair logs in through this service, as a survey would try it. */
+		bool pair_works = !open && (p->policy == EMU_CRED_FACTORY_DEFAULT || p->policy == EMU_CRED_UNIQUE);
+		if (s->proto == EMU_SSH && !s->ssh_password && !s->ssh_kbdint)
+			pair_works = false;
+		if ((s->proto == EMU_HTTP || s->proto == EMU_RTSP) && s->http_auth == EMU_HTTP_AUTH_FORM)
+			pair_works = false; /* form logins are a different test */
+		json_t *js = json_pack("{s:s, s:i, s:b}", "proto", emu_proto_name(s->proto), "port", ls[i].port, "open", open);
+		if (s->proto == EMU_HTTP || s->proto == EMU_RTSP)
+			json_object_set_new(js, "http_auth",
+			                    json_string(s->http_auth == EMU_HTTP_AUTH_NONE    ? "none"
+			                                : s->http_auth == EMU_HTTP_AUTH_BASIC ? "basic"
+			                                : s->http_auth == EMU_HTTP_AUTH_DIGEST ? "digest"
+			                                                                        : "form"));
+		if (pair_works)
+			json_object_set_new(js, "login", json_pack("{s:s, s:s}", "user", p->user, "password", d->pass));
+		json_array_append_new(svcs, js);
+	}
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "addr", d->addr_str, "profile", p->id, "vendor",
+	                 p->vendor, "product", p->product, "type", p->type, "policy", emu_cred_policy_name(p->policy),
+	                 "hostname", d->hostname, "services", svcs);
+}
+
+static int
+write_truth(struct fleet *f, char *err, size_t errlen)
+{
+	const struct emu_fleet_config *cfg = f->cfg;
+	if (cfg->truth_path == NULL)
+		return 0;
+	json_t *devs = json_array();
+	for (unsigned i = 0; i < f->ndevices; i++)
+		json_array_append_new(devs, truth_device(&f->devices[i], f->listeners, f->nlisteners));
+	json_t *root = json_pack("{s:s, s:i, s:I, s:s, s:i, s:o}", "net", cfg->net, "devices_count", (int)f->ndevices,
+	                         "seed", (json_int_t)cfg->seed, "mix", cfg->mix ? cfg->mix : "all", "port_offset",
+	                         (int)cfg->port_offset, "devices", devs);
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s.tmp", cfg->truth_path);
+	int r = json_dump_file(root, tmp, JSON_INDENT(1) | JSON_SORT_KEYS);
+	json_decref(root);
+	if (r != 0 || rename(tmp, cfg->truth_path) != 0) {
+		snprintf(err, errlen, "%s: cannot write the truth file: %s", cfg->truth_path, strerror(errno));
+		return TORIDE_EIO;
+	}
+	return 0;
+}
+
+static void
+stop_check(uv_timer_t *t)
+{
+	struct fleet *f = t->data;
+	if (f->cfg->stop_flag != NULL && *f->cfg->stop_flag)
+		uv_stop(&f->loop);
+}
+
+static void
+close_any(uv_handle_t *h, void *arg)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+int
+emu_fleet_run(const struct emu_fleet_config *cfg, struct emu_fleet_stats *stats, char *err, size_t errlen)
+{
+	int r = 0;
+	struct toride_scope *net = NULL;
+	struct mix_entry mix[MIX_MAX];
+	size_t nmix;
+	unsigned total;
+	struct fleet *f = calloc(1, sizeof *f);
+	if (f == NULL)
+		return TORIDE_ENOMEM;
+	memset(stats, 0, sizeof *stats);
+	f->cfg = cfg;
+	f->stats = stats;
+	if (sodium_init() < 0) {
+		r = TORIDE_EIO;
+		goto out;
+	}
+	if (cfg->profiles->n == 0) {
+		snprintf(err, errlen, "no device profiles loaded");
+		r = TORIDE_EINVAL;
+		goto out;
+	}
+	if ((r = parse_mix(cfg, mix, &nmix, &total, err, errlen)) != 0)
+		goto out;
+	if ((r = toride_scope_new(&net)) != 0 || (r = toride_scope_add(net, cfg->net, err, errlen)) != 0 ||
+	    (r = toride_scope_finalize(net, err, errlen)) != 0)
+		goto out;
+	raise_fd_limit();
+
+	f->devices = calloc(cfg->ndevices ? cfg->ndevices : 1, sizeof *f->devices);
+	size_t max_listeners = (size_t)cfg->ndevices * EMU_MAX_SERVICES;
+	f->listeners = calloc(max_listeners ? max_listeners : 1, sizeof *f->listeners);
+	if (f->devices == NULL || f->listeners == NULL) {
+		r = TORIDE_ENOMEM;
+		goto out;
+	}
+	uv_loop_init(&f->loop);
+	f->loop.data = f;
+	f->live.next = f->live.prev = &f->live;
+	if (cfg->hostkey_dir != NULL && (r = emu_ssh_new(&f->ssh, cfg->hostkey_dir)) != 0) {
+		snprintf(err, errlen, "SSH host keys in %s: %s", cfg->hostkey_dir, toride_strerror(r));
+		goto out_loop;
+	}
+	if (f->ssh != NULL) {
+		/* SSH sessions run a thread each (libssh): cap them lower than the event-loop services. */
+		unsigned ssh_cap = cfg->max_sessions < EMU_FLEET_SSH_MAX_SESSIONS ? cfg->max_sessions : EMU_FLEET_SSH_MAX_SESSIONS;
+		emu_ssh_set_limits(f->ssh, ssh_cap, cfg->idle_timeout_ms);
+		emu_ssh_set_no_delays(f->ssh, cfg->no_delays);
+	}
+
+	/* Addresses: the net's addresses in order, skipping x.x.x.0 and x.x.x.255 so every device
+	 * looks like an ordinary host. */
+	uint64_t idx = 0, count = toride_scope_count(net);
+	for (unsigned i = 0; i < cfg->ndevices; i++) {
+		struct toride_addr a;
+		do {
+			if (idx >= count) {
+				snprintf(err, errlen, "%s holds fewer than %u usable addresses", cfg->net, cfg->ndevices);
+				r = TORIDE_EINVAL;
+				goto out_loop;
+			}
+			toride_scope_addr_at(net, idx++, &a);
+		} while (a.family == 4 && (a.b[3] == 0 || a.b[3] == 255));
+		const struct emu_profile *p = pick_profile(mix, nmix, total, cfg->seed, i);
+		struct emu_device *d = &f->devices[f->ndevices++];
+		if ((r = emu_device_init(d, p, &a, cfg->seed, i)) != 0) {
+			snprintf(err, errlen, "device %u: %s", i, toride_strerror(r));
+			goto out_loop;
+		}
+		for (size_t k = 0; k < p->nservices; k++) {
+			const struct emu_service *s = &p->services[k];
+			uint16_t port = s->port;
+			if (port < 1024 && cfg->port_offset > 0)
+				port = (uint16_t)(port + cfg->port_offset);
+			if (s->proto == EMU_SSH) {
+				if (f->ssh == NULL)
+					continue;
+				if ((r = emu_ssh_listen(f->ssh, d, s, port)) != 0) {
+					snprintf(err, errlen, "SSH on %s:%u: %s", d->addr_str, port, toride_strerror(r));
+					goto out_loop;
+				}
+				f->listeners[f->nlisteners++] = (struct listener){.fleet = f, .dev = d, .svc = s, .port = port};
+				stats->listeners++;
+				continue;
+			}
+			struct listener *l = &f->listeners[f->nlisteners];
+			l->fleet = f;
+			l->dev = d;
+			l->svc = s;
+			l->ops = server_for(s->proto);
+			l->port = port;
+			struct sockaddr_storage ss;
+			socklen_t sl;
+			toride_addr_to_sockaddr(&a, port, &ss, &sl);
+			uv_tcp_init(&f->loop, &l->tcp);
+			l->tcp.data = l;
+			int e = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, 0);
+			if (e == 0)
+				e = uv_listen((uv_stream_t *)&l->tcp, 128, on_connection);
+			if (e != 0) {
+				snprintf(err, errlen, "cannot listen on %s:%u: %s%s", d->addr_str, port, uv_strerror(e),
+				         e == UV_EACCES ? " (ports below 1024 need root: use --port-offset)" : "");
+				uv_close((uv_handle_t *)&l->tcp, NULL);
+				r = TORIDE_EIO;
+				goto out_loop;
+			}
+			f->nlisteners++;
+			stats->listeners++;
+		}
+	}
+	if (f->ssh != NULL && (r = emu_ssh_start(f->ssh)) != 0) {
+		snprintf(err, errlen, "SSH server: %s", toride_strerror(r));
+		goto out_loop;
+	}
+	if ((r = write_truth(f, err, errlen)) != 0)
+		goto out_loop;
+	flog(f, "%u devices, %llu listeners on %s", f->ndevices, (unsigned long long)stats->listeners, cfg->net);
+	if (cfg->ready_path != NULL) {
+		FILE *rf = fopen(cfg->ready_path, "w");
+		if (rf != NULL)
+			fclose(rf);
+	}
+	uv_timer_init(&f->loop, &f->stop_timer);
+	f->stop_timer.data = f;
+	uv_timer_start(&f->stop_timer, stop_check, 100, 100);
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+out_loop:
+	if (f->ssh != NULL)
+		emu_ssh_stop(f->ssh);
+	while (f->live.next != &f->live) {
+		struct conn *c = f->live.next;
+		conn_close(c);
+		/* unlink now: conn_closed() unlinks again harmlessly via its own neighbours */
+		c->prev->next = c->next;
+		c->next->prev = c->prev;
+		c->prev = c->next = c;
+	}
+	uv_walk(&f->loop, close_any, NULL);
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&f->loop);
+out:
+	toride_scope_free(net);
+	free(f->devices);
+	free(f->listeners);
+	free(f);
+	return r;
+}
