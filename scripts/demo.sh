@@ -1,31 +1,34 @@
 #!/usr/bin/env bash
-# The README's main job: start the built-in lab (real daemons in network namespaces, see
-# docs/lab.md), survey it with toride's defaults (Mirai's credential table plus fingerprinted
-# vendor defaults) into SQLite, print the report, and take the lab down again.
+# The README's main job: start `toride lab` (62 emulated IoT devices built from real device
+# profiles, one per profile, each on its own loopback address; no root and no set-up needed),
+# survey them with toride's defaults (Mirai's credential table plus the fingerprinted vendor's
+# defaults) into SQLite, print the report, stop the lab.
 set -euo pipefail
 toride=${1:-build/toride}
 top=$(cd "$(dirname "$0")/.." && pwd)
 toride=$(cd "$(dirname "$toride")" && pwd)/$(basename "$toride")
-export TORIDE_LAB_PREFIX=${TORIDE_LAB_PREFIX:-toride-demo}
-lab="$top/tests/integration/lab.sh"
-mkdir -p "$top/out"
-db="$top/out/demo.db"
-rm -f "$db" "$db-wal" "$db-shm"
+out="$top/out"
+mkdir -p "$out"
+rm -f "$out/demo.db" "$out/demo.db-wal" "$out/demo.db-shm" "$out/demo.jsonl" "$out/lab.ready"
+net=127.18.0.0/16
 
-if [ "$(id -u)" != 0 ]; then
-	echo "demo: the lab uses network namespaces: run as root" >&2
-	exit 2
-fi
-trap 'bash "$lab" down >/dev/null 2>&1 || true' EXIT
-bash "$lab" up
-eval "$(bash "$lab" env)"
-
-echo
-echo "demo: surveying the lab ($LAB_NET, scanner namespace $SCAN_NS) with the default credential list"
-echo "demo: (busybox login waits 3 s after each wrong password; lighttpd 1 s: this takes a few minutes)"
+"$toride" lab --devices 62 --mix all --net "$net" --truth "$out/lab-truth.json" --ready-file "$out/lab.ready" \
+	--hostkeys "$out/lab-hostkeys" >"$out/lab.log" 2>&1 &
+lab=$!
+trap 'kill $lab 2>/dev/null; wait $lab 2>/dev/null || true' EXIT
+for _ in $(seq 300); do
+	[ -e "$out/lab.ready" ] && break
+	kill -0 $lab 2>/dev/null || { cat "$out/lab.log" >&2; exit 3; }
+	sleep 0.1
+done
+[ -e "$out/lab.ready" ] || { echo "demo: the lab did not come up" >&2; exit 3; }
+ports=$(sed -n 's/.*"port": \([0-9]*\).*/\1/p' "$out/lab-truth.json" | sort -un | paste -sd, -)
+echo "demo: $(grep -c '"profile"' "$out/lab-truth.json") emulated devices on $net (truth: out/lab-truth.json), ports $ports"
+echo "demo: surveying them with the default credential list; devices pause after wrong passwords like"
+echo "demo: the real ones (busybox login 3 s), so this takes about two minutes"
 set +e
-ip netns exec "$SCAN_NS" "$toride" survey --scope 10.77.1.0/24 --allow-reserved 10.0.0.0/8 \
-	--ports 21,22,23,80,554,1883,2323,8080 --db "$db" -o "$top/out/demo.jsonl"
+"$toride" survey --scope 127.18.0.1-127.18.0.62 --allow-reserved 127.0.0.0/8 -p "$ports" \
+	--db "$out/demo.db" -o "$out/demo.jsonl"
 rc=$?
 set -e
 if [ "$rc" -gt 1 ]; then
@@ -33,7 +36,8 @@ if [ "$rc" -gt 1 ]; then
 	exit "$rc"
 fi
 echo
-"$toride" report --db "$db"
-"$toride" report --db "$db" --format html -o "$top/out/demo-report.html"
+"$toride" report --db "$out/demo.db"
+"$toride" report --db "$out/demo.db" --format html -o "$out/demo-report.html"
 echo
-echo "demo: database $db, events out/demo.jsonl, HTML report out/demo-report.html"
+echo "demo: database out/demo.db, events out/demo.jsonl, HTML report out/demo-report.html"
+echo "demo: the same survey against real daemons in network namespaces (root): bash scripts/demo-netns.sh"
