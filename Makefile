@@ -21,8 +21,8 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTORIDE_WERROR=ON
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The main job: start the built-in lab of real IoT-style daemons in network namespaces, survey it
-# with the default credential list into SQLite, print the report, take the lab down.
+# The main job: start `toride lab` (emulated devices on loopback, no root needed), survey it with
+# the default credential list into SQLite, print the report, stop the lab.
 demo: build
 	bash scripts/demo.sh $(BUILD)/toride
 
