@@ -119,7 +119,9 @@ tn_open(const struct emu_device *dev, const struct emu_service *svc, struct tori
 	if (svc->negotiate) {
 		r = toride_telnet_server_new(&s->tn);
 		if (r == 0)
-			r = toride_telnet_server_start(s->tn, out);
+			/* Devices with a busybox userland negotiate as busybox telnetd does. */
+			r = dev->profile->busybox[0] != '\0' ? toride_telnet_server_start_busybox(s->tn, out)
+			                                      : toride_telnet_server_start(s->tn, out);
 	}
 	if (r == 0)
 		r = tn_str(s, svc->banner, out);

@@ -339,6 +339,25 @@ toride_telnet_server_start(struct toride_telnet *t, struct toride_buf *wire)
 	return t->err;
 }
 
+int
+toride_telnet_server_start_busybox(struct toride_telnet *t, struct toride_buf *wire)
+{
+	if (t == NULL || wire == NULL)
+		return TORIDE_EINVAL;
+	if (t->role != TN_SERVER)
+		return TORIDE_ESTATE;
+	if (t->err != 0)
+		return t->err;
+	t->cur_out = wire;
+	/* busybox telnetd (networking/telnetd.c make_new_session) sends exactly these four. */
+	telnet_negotiate(t->tel, TELNET_DO, TELNET_TELOPT_ECHO);
+	telnet_negotiate(t->tel, TELNET_DO, TELNET_TELOPT_NAWS);
+	telnet_negotiate(t->tel, TELNET_WILL, TELNET_TELOPT_ECHO);
+	telnet_negotiate(t->tel, TELNET_WILL, TELNET_TELOPT_SGA);
+	t->cur_out = NULL;
+	return t->err;
+}
+
 void
 toride_telnet_free(struct toride_telnet *t)
 {

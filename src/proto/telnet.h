@@ -43,6 +43,11 @@ int toride_telnet_server_new(struct toride_telnet **out);
  * IAC DO TTYPE) to wire. Returns 0, TORIDE_ESTATE on a client session, or the buffer's error. */
 int toride_telnet_server_start(struct toride_telnet *t, struct toride_buf *wire);
 
+/* Server only: the opening negotiation busybox telnetd sends, byte for byte (IAC DO ECHO, IAC DO
+ * NAWS, IAC WILL ECHO, IAC WILL SGA): what most IoT devices show, and what scanners such as
+ * nmap -sV match to name "BusyBox telnetd". Returns as toride_telnet_server_start(). */
+int toride_telnet_server_start_busybox(struct toride_telnet *t, struct toride_buf *wire);
+
 /* Free a session; NULL is fine. */
 void toride_telnet_free(struct toride_telnet *t);
 

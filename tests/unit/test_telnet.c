@@ -862,6 +862,33 @@ test_client_server_loopback(void **state)
 	toride_buf_free(&tmp);
 }
 
+/* The busybox opening is byte for byte what busybox telnetd sends, and our client copes with it. */
+static void
+test_server_busybox_opening(void **state)
+{
+	(void)state;
+	struct toride_telnet *c, *s;
+	struct toride_buf w, app, reply;
+	assert_int_equal(toride_telnet_client_new(&c), 0);
+	assert_int_equal(toride_telnet_server_new(&s), 0);
+	toride_buf_init(&w, 256);
+	toride_buf_init(&app, 256);
+	toride_buf_init(&reply, 256);
+	assert_int_equal(toride_telnet_server_start_busybox(c, &w), TORIDE_ESTATE);
+	assert_int_equal(toride_telnet_server_start_busybox(s, &w), 0);
+	static const uint8_t opening[] = {IAC, DO, O_ECHO, IAC, DO, O_NAWS, IAC, WILL, O_ECHO, IAC, WILL, O_SGA};
+	assert_int_equal(w.len, sizeof opening);
+	assert_memory_equal(w.data, opening, sizeof opening);
+	assert_int_equal(toride_telnet_recv(c, w.data, w.len, &app, &reply), 0);
+	assert_true(reply.len > 0);
+	assert_int_equal(app.len, 0);
+	toride_telnet_free(c);
+	toride_telnet_free(s);
+	toride_buf_free(&w);
+	toride_buf_free(&app);
+	toride_buf_free(&reply);
+}
+
 static void
 test_plain_server_not_negotiated(void **state)
 {
@@ -905,6 +932,7 @@ main(void)
 		cmocka_unit_test(test_send_line),
 		cmocka_unit_test(test_client_server_loopback),
 		cmocka_unit_test(test_plain_server_not_negotiated),
+		cmocka_unit_test(test_server_busybox_opening),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
