@@ -5,7 +5,8 @@ the devices' profiles.
     nmap_check.py NMAP.xml TRUTH.json PROFILES_DIR
 
 Checks (one ok/FAIL line each): every SSH port is named with the product and version its version
-line announces (SSH-2.0-dropbear_2015.67 -> "Dropbear sshd" "2015.67"); every HTTP port whose
+line announces (SSH-2.0-dropbear_2015.67 -> "Dropbear sshd" "2015.67"); every negotiating telnet
+port of a busybox device is named "BusyBox telnetd"; every HTTP port whose
 profile sends a Server header is named after that header's product; and no port, product,
 extra info, device type or unmatched fingerprint says "honeypot". Exit 1 on any FAIL.
 """
@@ -66,6 +67,11 @@ def main():
             if m:
                 ok = ok and ver != "" and ver.split()[0] in banner
             report(ok, "%s:%d (%s) ssh named from %r: %r %r" % (addr, pn, pid, banner, prod, ver))
+        elif psvc["proto"] == "telnet" and prof.get("busybox") and psvc.get("negotiate", True):
+            # busybox devices negotiate byte for byte as busybox telnetd, which nmap knows.
+            prod = a.get("product", "")
+            report(a.get("name") == "telnet" and "busybox" in prod.lower(),
+                   "%s:%d (%s) telnet named BusyBox telnetd: %r" % (addr, pn, pid, prod))
         elif psvc["proto"] == "http" and psvc.get("server"):
             server = psvc["server"]
             prod, ver = a.get("product", ""), a.get("version", "")
