@@ -1,77 +1,26 @@
-/*
- * Fuzz the emulated telnet login server: arbitrary client bytes into input() after open(). The first
- * byte picks the credential policy and service options, the second the chunk size, so splits
- * and every policy path are exercised. Checks that output stays within its cap and that the
- * server never returns anything but EMU_CONTINUE, EMU_CLOSE or a negative error.
- */
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+/* Fuzz the emulated telnet login server: see emu_fuzz.h for the harness. */
+#include "emu_fuzz.h"
 
-#include "core/buf.h"
-#include "core/error.h"
-#include "emu/emu.h"
-
-/* Output cap per connection: the fleet's own caps are of this order. */
-#define FUZZ_OUT_MAX (256 * 1024)
-
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static const struct emu_server_ops *
+pick(uint8_t sel, enum emu_proto *proto)
 {
-	static struct emu_profile prof;
-	struct emu_device dev;
-	if (size < 2)
-		return 0;
-	memset(&prof, 0, sizeof(prof));
-	memset(&dev, 0, sizeof(dev));
-	uint8_t sel = data[0];
-	size_t chunk = (size_t)data[1] + 1;
-	data += 2;
-	size -= 2;
-	prof.policy = (enum emu_cred_policy)(sel % 5);
-	snprintf(prof.user, sizeof(prof.user), "admin");
-	snprintf(prof.pass, sizeof(prof.pass), "admin");
-	snprintf(prof.product, sizeof(prof.product), "Fuzz Cam");
-	prof.nservices = 1;
-	struct emu_service *svc = &prof.services[0];
-	svc->proto = EMU_TELNET;
-	svc->anonymous = (sel & 0x08) != 0;
-	svc->http_auth = (enum emu_http_auth)((sel >> 4) & 3);
-	snprintf(svc->banner, sizeof(svc->banner), "Welcome\r\nto the device");
-	snprintf(svc->realm, sizeof(svc->realm), "Login \"to\" device");
-	snprintf(svc->title, sizeof(svc->title), "Fuzz <Cam>");
-	snprintf(svc->server, sizeof(svc->server), "Boa/0.94.14rc21");
-	snprintf(svc->route, sizeof(svc->route), "/live");
+	(void)sel;
+	*proto = EMU_TELNET;
+	return &emu_telnet_server;
+}
+
+static void
+tweak(struct emu_service *svc, uint8_t sel)
+{
 	svc->negotiate = (sel & 0x40) != 0;
 	snprintf(svc->login_prompt, sizeof(svc->login_prompt), (sel & 0x80) ? "" : "login: ");
 	snprintf(svc->password_prompt, sizeof(svc->password_prompt), "Password: ");
 	snprintf(svc->shell_prompt, sizeof(svc->shell_prompt), "%%h:%%w# ");
 	svc->max_tries = 3;
-	dev.profile = &prof;
-	snprintf(dev.addr_str, sizeof(dev.addr_str), "127.0.0.1");
-	snprintf(dev.hostname, sizeof(dev.hostname), "fuzz");
-	snprintf(dev.pass, sizeof(dev.pass), "%s", prof.policy == EMU_CRED_UNIQUE ? "Uniq9Pass" : "admin");
-	dev.seed = 42;
+}
 
-	const struct emu_server_ops *ops = (sel & 0x40) ? &emu_telnet_server : &emu_telnet_server;
-	struct toride_buf out;
-	unsigned delay = 0;
-	toride_buf_init(&out, FUZZ_OUT_MAX);
-	void *st = ops->open(&dev, svc, &out, &delay);
-	if (st == NULL)
-		abort();
-	for (size_t off = 0; off < size;) {
-		size_t n = size - off < chunk ? size - off : chunk;
-		toride_buf_reset(&out);
-		int r = ops->input(st, data + off, n, &out, &delay);
-		if (out.len > FUZZ_OUT_MAX || (r != EMU_CONTINUE && r != EMU_CLOSE && r >= 0))
-			abort();
-		off += n;
-		if (r != EMU_CONTINUE)
-			break;
-	}
-	ops->close(st);
-	toride_buf_free(&out);
-	return 0;
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	return emu_fuzz_server(pick, tweak, data, size);
 }
