@@ -321,8 +321,13 @@ toride_telnet_server_new(struct toride_telnet **out)
 	return tn_new(TN_SERVER, out);
 }
 
-int
-toride_telnet_server_start(struct toride_telnet *t, struct toride_buf *wire)
+struct tn_opening {
+	unsigned char cmd, opt;
+};
+
+/* Write a server's opening negotiation (a fixed list of requests) to wire. */
+static int
+tn_server_open(struct toride_telnet *t, struct toride_buf *wire, const struct tn_opening *seq, size_t n)
 {
 	if (t == NULL || wire == NULL)
 		return TORIDE_EINVAL;
@@ -331,31 +336,35 @@ toride_telnet_server_start(struct toride_telnet *t, struct toride_buf *wire)
 	if (t->err != 0)
 		return t->err;
 	t->cur_out = wire;
-	telnet_negotiate(t->tel, TELNET_WILL, TELNET_TELOPT_ECHO);
-	telnet_negotiate(t->tel, TELNET_WILL, TELNET_TELOPT_SGA);
-	telnet_negotiate(t->tel, TELNET_DO, TELNET_TELOPT_NAWS);
-	telnet_negotiate(t->tel, TELNET_DO, TELNET_TELOPT_TTYPE);
+	for (size_t i = 0; i < n; i++)
+		telnet_negotiate(t->tel, seq[i].cmd, seq[i].opt);
 	t->cur_out = NULL;
 	return t->err;
 }
 
 int
+toride_telnet_server_start(struct toride_telnet *t, struct toride_buf *wire)
+{
+	static const struct tn_opening seq[] = {
+		{TELNET_WILL, TELNET_TELOPT_ECHO},
+		{TELNET_WILL, TELNET_TELOPT_SGA},
+		{TELNET_DO, TELNET_TELOPT_NAWS},
+		{TELNET_DO, TELNET_TELOPT_TTYPE},
+	};
+	return tn_server_open(t, wire, seq, sizeof seq / sizeof seq[0]);
+}
+
+int
 toride_telnet_server_start_busybox(struct toride_telnet *t, struct toride_buf *wire)
 {
-	if (t == NULL || wire == NULL)
-		return TORIDE_EINVAL;
-	if (t->role != TN_SERVER)
-		return TORIDE_ESTATE;
-	if (t->err != 0)
-		return t->err;
-	t->cur_out = wire;
 	/* busybox telnetd (networking/telnetd.c make_new_session) sends exactly these four. */
-	telnet_negotiate(t->tel, TELNET_DO, TELNET_TELOPT_ECHO);
-	telnet_negotiate(t->tel, TELNET_DO, TELNET_TELOPT_NAWS);
-	telnet_negotiate(t->tel, TELNET_WILL, TELNET_TELOPT_ECHO);
-	telnet_negotiate(t->tel, TELNET_WILL, TELNET_TELOPT_SGA);
-	t->cur_out = NULL;
-	return t->err;
+	static const struct tn_opening seq[] = {
+		{TELNET_DO, TELNET_TELOPT_ECHO},
+		{TELNET_DO, TELNET_TELOPT_NAWS},
+		{TELNET_WILL, TELNET_TELOPT_ECHO},
+		{TELNET_WILL, TELNET_TELOPT_SGA},
+	};
+	return tn_server_open(t, wire, seq, sizeof seq / sizeof seq[0]);
 }
 
 void
