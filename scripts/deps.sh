@@ -15,14 +15,14 @@ set -euo pipefail
 BUILD_PKGS=(
 	cmake make gcc pkg-config
 	libuv1-dev libssh-dev libtelnet-dev libjansson-dev libsqlite3-dev libpcre2-dev
-	libxml2-dev libcmocka-dev libssl-dev libsodium-dev
+	libxml2-dev libcmocka-dev libssl-dev libsodium-dev libcurl4-openssl-dev
 	clang libclang-rt-14-dev sqlite3
 )
 # busybox-static instead of busybox: Debian's dynamic busybox has no telnetd applet, which the lab
 # needs. busybox-static Provides/Replaces busybox (same version), so nothing that depends on busybox
 # breaks.
 LAB_PKGS=(
-	python3 busybox-static dropbear-bin lighttpd mosquitto mosquitto-clients vsftpd
+	python3 busybox-static dropbear-bin lighttpd mosquitto mosquitto-clients vsftpd telnet expect
 	tcpdump iproute2 procps time curl openssh-client sshpass openssl
 	python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 )
