@@ -11,6 +11,8 @@ struct toride_command {
 int cmd_survey(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
+int cmd_sign(int argc, char **argv);   /* cmd_bundle.c */
+int cmd_bundle(int argc, char **argv); /* cmd_bundle.c */
 
 /* Exit codes shared by all subcommands. */
 #define TORIDE_EXIT_OK 0

@@ -8,6 +8,8 @@ static const struct toride_command commands[] = {
 	{"survey", "find devices that fail access-control and default-credential requirements", cmd_survey},
 	{"report", "summarise a survey database as text, JSON, CSV or HTML", cmd_report},
 	{"lab", "run a fleet of emulated IoT devices with known truth (no root needed)", cmd_lab},
+	{"sign", "make an update-signing key pair, or re-sign a firmware bundle", cmd_sign},
+	{"bundle", "create, verify or inspect a signed firmware update bundle", cmd_bundle},
 };
 
 static void
