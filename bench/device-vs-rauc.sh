@@ -80,15 +80,23 @@ fi
 # ---------------------------------------------------------------------------------------------- build
 
 BUILD=$SRC/build-bench-device
+BUILD_OS=$SRC/build-bench-device-os
+BUILD_TYPE=RelWithDebInfo # the project's default (CMakeLists.txt); strip removes the debug info
 build_targets=()
 if [ -z "${TORIDE_BIN:-}" ] && [ $DO_TORIDE = 1 ]; then build_targets+=(toride); fi
 if [ -z "${TORIDE_DEVICED_BIN:-}" ] && [ $DO_TORIDE = 1 ]; then build_targets+=(toride-deviced); fi
 if [ $DO_SIZE = 1 ]; then build_targets+=(toride_device_shared toride_device); fi
 if [ ${#build_targets[@]} -gt 0 ]; then
 	echo "bench: building ${build_targets[*]} in $BUILD"
-	cmake -S "$SRC" -B "$BUILD" >/dev/null
+	cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
 	make -C "$BUILD" -j"$(nproc)" "${build_targets[@]}" >"$BUILD/bench-make.log" 2>&1 ||
 		{ tail -30 "$BUILD/bench-make.log" >&2; echo "bench: build failed (log: $BUILD/bench-make.log)" >&2; exit 1; }
+fi
+if [ $DO_SIZE = 1 ]; then
+	# The same library built for size (-Os), the usual choice for a device.
+	cmake -S "$SRC" -B "$BUILD_OS" -DCMAKE_BUILD_TYPE=MinSizeRel >/dev/null
+	make -C "$BUILD_OS" -j"$(nproc)" toride_device_shared >"$BUILD_OS/bench-make.log" 2>&1 ||
+		{ tail -30 "$BUILD_OS/bench-make.log" >&2; echo "bench: build failed (log: $BUILD_OS/bench-make.log)" >&2; exit 1; }
 fi
 TORIDE_BIN=${TORIDE_BIN:-$BUILD/toride}
 TORIDE_DEVICED_BIN=${TORIDE_DEVICED_BIN:-$BUILD/toride-deviced}
@@ -426,10 +434,14 @@ size_report() {
 	fsz=$(stat -c %s "$d/libtoride-device.so")
 	SO_TEXT=$t
 	SO_FILE=$fsz
-	rows+=("| libtoride-device.so (stripped) | $t | $dt | $b | $fsz |")
+	rows+=("| libtoride-device.so, $BUILD_TYPE, stripped | $t | $dt | $b | $fsz |")
+	cp "$BUILD_OS/libtoride-device.so" "$d/libtoride-device-Os.so"
+	strip --strip-all "$d/libtoride-device-Os.so"
+	read -r t dt b < <(sizes "$d/libtoride-device-Os.so")
+	rows+=("| libtoride-device.so, MinSizeRel (-Os), stripped | $t | $dt | $b | $(stat -c %s "$d/libtoride-device-Os.so") |")
 	read -r t dt b < <(sizes "$d/libtoride_device.a")
 	fsz=$(stat -c %s "$d/libtoride_device.a")
-	rows+=("| libtoride_device.a (all objects, stripped) | $t | $dt | $b | $fsz |")
+	rows+=("| libtoride_device.a, $BUILD_TYPE (all objects, strip --strip-unneeded) | $t | $dt | $b | $fsz |")
 	local sodium
 	sodium=$(readlink -f "$(ldconfig -p | awk '/libsodium\.so\.[0-9]+ .*x86-64/ {print $NF; exit}')" 2>/dev/null || true)
 	if [ -n "$sodium" ] && [ -f "$sodium" ]; then
@@ -446,19 +458,24 @@ size_report() {
 		n=$((n + 1))
 	done < <(ldd /usr/bin/rauc | awk '$3 ~ /^\// {print $3}')
 	rows+=("| (context) the $n shared libraries /usr/bin/rauc loads besides libc | | | | $libs_total |")
-	echo "Code size (x86-64, build type $(awk -F= '/^CMAKE_BUILD_TYPE:/ {print $2}' "$BUILD/CMakeCache.txt"), bytes:"
+	echo "Code size (x86-64, $(gcc -dumpfullversion 2>/dev/null | sed 's/^/gcc /'), bytes; size's text column counts code and read-only data):"
 	echo
-	echo "| file | .text (size: text) | data | bss | file size |"
+	echo "| file | text | data | bss | file size |"
 	echo "|---|---|---|---|---|"
 	printf '%s\n' "${rows[@]}"
 	echo
 	# `size` counts every read-only allocated section as text (.rodata, .eh_frame, dynamic symbol
 	# tables too); the machine code alone is the .text section.
-	local code
+	local code code_os
 	code=$(readelf -SW "$d/libtoride-device.so" | awk '$2 == ".text" {print $6}')
 	code=$((16#$code))
+	code_os=$(readelf -SW "$d/libtoride-device-Os.so" | awk '$2 == ".text" {print $6}')
+	code_os=$((16#$code_os))
+	echo "Per object (size's text, $BUILD_TYPE): $(size "$d/libtoride_device.a" | awk 'NR > 1 {sub(/\.c\.o$/, ".c", $6); printf "%s%s %d", sep, $6, $1; sep = ", "}')."
+	echo
 	local goal=$((64 * 1024))
-	echo "Machine code (.text section) of the stripped .so: $code bytes; size's text (code + read-only data): $SO_TEXT; file: $SO_FILE."
+	echo "Machine code (.text section) of the stripped .so: $code bytes ($BUILD_TYPE), $code_os bytes (MinSizeRel);" \
+		"size's text (code + read-only data): $SO_TEXT; file: $SO_FILE ($BUILD_TYPE)."
 	if [ "$code" -lt $goal ]; then
 		echo "Goal (code under 64 KiB = $goal bytes): met, .text is $((code * 100 / goal))% of it."
 	else
