@@ -443,6 +443,15 @@ toride_dev_password_check(struct toride_dev *dev, const char *user, const char *
 		set_reason(reason, reason_cap, msg);
 		goto out;
 	}
+	/* First, as its reason is the most useful: the known lists. */
+	for (size_t i = 0; i < n; i++)
+		low[i] = lower(password[i]);
+	low[n] = '\0';
+	if (blocklisted_any(dev, low, n)) {
+		set_reason(reason, reason_cap,
+		           "The password is a known default or botnet password (or one with digits or symbols added).");
+		goto out;
+	}
 	/* Distinct characters, ASCII case folded (at most 128 code points, so quadratic is fine). */
 	size_t distinct = 0;
 	for (int i = 0; i < ncp; i++) {
@@ -459,14 +468,6 @@ toride_dev_password_check(struct toride_dev *dev, const char *user, const char *
 	}
 	if (distinct < DEV_MIN_DISTINCT) {
 		set_reason(reason, reason_cap, "The password uses fewer than 5 different characters.");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++)
-		low[i] = lower(password[i]);
-	low[n] = '\0';
-	if (blocklisted_any(dev, low, n)) {
-		set_reason(reason, reason_cap,
-		           "The password is a known default or botnet password (or one with digits or symbols added).");
 		goto out;
 	}
 	if (user != NULL && user[0] != '\0') {
