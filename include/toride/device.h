@@ -264,6 +264,13 @@ int toride_dev_update_begin(struct toride_dev *dev, const char *token,
 /* The device's own automatic update (no remote caller): the same checks minus the session. Never
  * route a remote request here; remote installs go through toride_dev_update_begin(). */
 int toride_dev_update_begin_auto(struct toride_dev *dev, struct toride_dev_update **out);
+/* begin: TORIDE_DEV_ESTATE if not provisioned, TORIDE_DEV_EBUSY if another install is open or a
+ * trial boot awaits its confirm. feed takes any chunking; only the header is buffered. It returns
+ * ESIGNATURE, EFORMAT (malformed, or bytes past the signed image size), ETARGET, EDOWNGRADE (not
+ * above the confirmed version, or below the floor: covers replay), EBUSY, or a storage error; an
+ * error is sticky. finish: EFORMAT if truncated, EHASH if the image does not match; 0 makes the
+ * slot the next boot's trial. finish ALWAYS releases u (whatever it returns); abort releases u
+ * without installing. Use exactly one of them per handle. */
 int toride_dev_update_feed(struct toride_dev_update *u, const void *data, size_t len);
 int toride_dev_update_finish(struct toride_dev_update *u, struct toride_dev_bundle_info *info);
 void toride_dev_update_abort(struct toride_dev_update *u);
