@@ -316,11 +316,12 @@ int toride_dev_version_cmp(const char *a, const char *b);
 /* ---- bundles (vendor side and device side) ------------------------------------------------ */
 
 /*
- * Bundle layout (docs/device.md):
+ * Bundle layout (docs/bundle.md):
  *   "TORIDEB1" | u32 big-endian manifest length | manifest (key=value lines) |
  *   64-byte Ed25519 signature over "toride-bundle-v1" NUL | u32 length | manifest | image
- * Manifest keys: format=1, target, version, image-size, image-sha256, created; optional
- * security-floor, description. Unknown keys are refused.
+ * Manifest keys: format=1, target, version, image-size, image-sha256, key-id (first 8 bytes of
+ * the signer's public key, hex); optional created, security-floor, description. Unknown keys are
+ * refused. Versions: 1-4 dotted numbers of <= 9 digits; image size 1 byte..4 GiB.
  */
 #define TORIDE_DEV_BUNDLE_MAGIC "TORIDEB1"
 #define TORIDE_DEV_MAX_MANIFEST 4096
