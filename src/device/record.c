@@ -272,19 +272,22 @@ dev_record_write_kv(const struct toride_dev_vfs *vfs, const char *name, struct d
 int
 dev_record_remove(const struct toride_dev_vfs *vfs, const char *name, struct dev_record *rec)
 {
+	/* The older copy goes first and durably, so a cut between the two removals leaves the
+	 * newest generation or nothing; never the older generation coming back. */
+	int order[2] = { rec->newest == 0 ? 1 : 0, rec->newest == 0 ? 0 : 1 };
 	for (int i = 0; i < 2; i++) {
 		char fname[REC_NAME_MAX + 8];
-		int err = copy_name(fname, sizeof(fname), name, i == 0 ? ".0" : ".1");
+		int err = copy_name(fname, sizeof(fname), name, order[i] == 0 ? ".0" : ".1");
 		if (err != 0)
 			return err;
 		err = vfs->remove(vfs->ctx, fname);
 		if (err != 0 && err != TORIDE_DEV_ENOENT)
 			return err;
+		err = vfs->sync_dir(vfs->ctx);
+		if (err != 0)
+			return err;
 	}
-	int err = vfs->sync_dir(vfs->ctx);
-	if (err == 0) {
-		rec->gen = 0;
-		rec->newest = -1;
-	}
-	return err;
+	rec->gen = 0;
+	rec->newest = -1;
+	return 0;
 }
