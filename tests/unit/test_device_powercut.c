@@ -888,12 +888,12 @@ env_u64(const char *name, uint64_t dflt)
 }
 
 static void
-print_summary(const char *mode, const struct pc_totals *t)
+print_summary(const char *mode, uint64_t ops, const struct pc_totals *t)
 {
 	printf("powercut: %" PRIu64 " cuts, %" PRIu64 " unbootable, %" PRIu64 " lost settings, "
-	       "firmware old=%" PRIu64 " new=%" PRIu64 " (%s; password %" PRIu64 ", firmware mix %" PRIu64
+	       "firmware old=%" PRIu64 " new=%" PRIu64 " (%s, scenario of %" PRIu64 " storage ops; password %" PRIu64 ", firmware mix %" PRIu64
 	       ", floor %" PRIu64 ", leaks %" PRIu64 ", stopped working %" PRIu64 ")\n",
-	       t->cuts, t->fails[F_UNBOOTABLE], t->fails[F_SETTINGS], t->fw_old, t->fw_new, mode,
+	       t->cuts, t->fails[F_UNBOOTABLE], t->fails[F_SETTINGS], t->fw_old, t->fw_new, mode, ops,
 	       t->fails[F_PASSWORD], t->fails[F_FIRMWARE], t->fails[F_FLOOR], t->fails[F_LEAK],
 	       t->fails[F_CONTINUE]);
 	fflush(stdout);
@@ -933,7 +933,7 @@ test_power_cut_everywhere(void **state)
 	uint64_t one_seed = env_u64("TORIDE_POWERCUT_SEED", 0), one_cut = env_u64("TORIDE_POWERCUT_CUT", 0);
 	if (one_cut != 0) {
 		run_one(one_seed, one_cut, &t);
-		print_summary("single", &t);
+		print_summary("single", 0, &t);
 		assert_no_failures(&t);
 		return;
 	}
@@ -948,14 +948,14 @@ test_power_cut_everywhere(void **state)
 		for (size_t p = 0; p < sizeof(passes) / sizeof(passes[0]); p++)
 			for (uint64_t cut = 1; cut <= total; cut++)
 				run_one(passes[p] << 32 | (mix(cut + passes[p]) & 0xffffffffu), cut, &t);
-		print_summary("short mode, every op index x 8 seeds, 4 of them with repeated cuts", &t);
+		print_summary("short mode, every op index x 8 seeds, 4 of them with repeated cuts", total, &t);
 	} else {
 		uint64_t base = env_u64("TORIDE_POWERCUT_BASE", 1);
 		for (uint64_t i = 0; i < cuts; i++) {
 			uint64_t seed = mix(base + i);
 			run_one(seed, 1 + mix(seed) % total, &t);
 		}
-		print_summary("long mode, random cuts", &t);
+		print_summary("long mode, random cuts", total, &t);
 	}
 	assert_true(t.cuts > 0);
 	assert_no_failures(&t);
