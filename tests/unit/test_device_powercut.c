@@ -987,10 +987,9 @@ test_harness_catches_missing_sync(void **state)
 	}
 }
 
-/* dev_record_remove() (record.c; no caller yet) must leave the newest generation or nothing: a cut
- * between removing name.0 and name.1 must not bring back an older generation. It currently can
- * (reported to the owner of record.c); the test reports that as skipped until it is fixed, and
- * fails outright with TORIDE_POWERCUT_STRICT=1. */
+/* dev_record_remove() must leave the newest generation or nothing: a cut between removing the
+ * two copies must never bring back an older generation (this test found that it did; fixed in
+ * record.c by removing the older copy first, durably). */
 static void
 test_record_remove_never_resurrects(void **state)
 {
@@ -1020,12 +1019,8 @@ test_record_remove_never_resurrects(void **state)
 			simdisk_free(d);
 		}
 	}
-	if (bad > 0) {
-		fprintf(stderr, "record remove: %d/%d cuts resurrected an older generation\n", bad, runs);
-		if (getenv("TORIDE_POWERCUT_STRICT") == NULL)
-			skip();
-		fail_msg("dev_record_remove is not atomic under power cuts");
-	}
+	if (bad > 0)
+		fail_msg("dev_record_remove: %d/%d cuts resurrected an older generation", bad, runs);
 }
 
 int
