@@ -85,7 +85,8 @@ BUILD_TYPE=RelWithDebInfo # the project's default (CMakeLists.txt); strip remove
 build_targets=()
 if [ -z "${TORIDE_BIN:-}" ] && [ $DO_TORIDE = 1 ]; then build_targets+=(toride); fi
 if [ -z "${TORIDE_DEVICED_BIN:-}" ] && [ $DO_TORIDE = 1 ]; then build_targets+=(toride-deviced); fi
-if [ $DO_SIZE = 1 ]; then build_targets+=(toride_device_shared toride_device); fi
+if [ $DO_SIZE = 1 ] || [ $DO_TORIDE = 1 ]; then build_targets+=(toride_device_shared); fi
+if [ $DO_SIZE = 1 ]; then build_targets+=(toride_device); fi
 if [ ${#build_targets[@]} -gt 0 ]; then
 	echo "bench: building ${build_targets[*]} in $BUILD"
 	cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
@@ -350,11 +351,26 @@ make_toride_bundle() {
 		{ cat "$WORK/log/toride-bundle.log" >&2; return 1; }
 }
 
-# One toride install: a freshly provisioned device (factory image in slot A), then the timed
-# `toride-deviced install`, one process doing everything (verify, write the inactive slot, fsync,
-# durable boot record). Appends "toride RUN wall cpu peak_rss 0" to RESULTS; with `breakdown`, samples.
+# The smallest installer on the library alone (public API, libtoride-device.so + libsodium).
+build_dev_install() {
+	cc -O2 -Wall -Wextra -Werror -I"$SRC/include" "$HERE/lib/dev-install.c" -o "$WORK/dev-install" \
+		-L"$BUILD" -ltoride-device -lsodium -Wl,-rpath,"$BUILD"
+}
+
+# One toride install: a freshly provisioned device (factory image in slot A), then the timed install by
+# one process doing everything (verify, write the inactive slot, fsync, durable boot record):
+# KIND deviced = `toride-deviced install` (the reference device's binary), lib = bench/lib/dev-install.c.
+# Appends "toride|toride-lib RUN wall cpu peak_rss 0" to RESULTS; with MODE breakdown, samples instead.
 toride_once() {
-	local run=$1 mode=${2:-measure} state=$WORK/toride-state t0 wall rss cu cs cpu
+	local run=$1 mode=$2 kind=$3 state=$WORK/toride-state t0 wall rss cu cs cpu name label
+	local -a cmd
+	if [ "$kind" = lib ]; then
+		cmd=("$WORK/dev-install" "$state" "$TARGET" "$WORK/bundle.toride")
+		name=toride-lib label="libtoride-device alone"
+	else
+		cmd=("$TORIDE_DEVICED_BIN" install --state "$state" "$WORK/bundle.toride")
+		name=toride label="toride-deviced install"
+	fi
 	rm -rf "$state" && mkdir -p "$state"
 	"$TORIDE_DEVICED_BIN" provision --state "$state" --target "$TARGET" --mode unique \
 		--key "$WORK/vendor/bench.pub" --factory-image "$WORK/factory.img" \
@@ -362,24 +378,23 @@ toride_once() {
 		{ cat "$WORK/log/toride-provision.$run.log" >&2; return 1; }
 	settle "$WORK/bundle.toride"
 	if [ "$mode" = breakdown ]; then
-		"$PY" "$DB" run --out "$WORK/run.json" -- \
-			"$TORIDE_DEVICED_BIN" install --state "$state" "$WORK/bundle.toride" \
-			>"$WORK/log/toride-install.$run.log" 2>&1 ||
-			{ cat "$WORK/log/toride-install.$run.log" >&2; return 1; }
-		"$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); r["name"]="toride-deviced install"; print(json.dumps(r))' \
-			"$WORK/run.json" >>"$BREAKDOWN"
+		"$PY" "$DB" run --out "$WORK/run.json" -- "${cmd[@]}" >"$WORK/log/$name-install.$run.log" 2>&1 ||
+			{ cat "$WORK/log/$name-install.$run.log" >&2; return 1; }
+		"$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); r["name"]=sys.argv[2]; print(json.dumps(r))' \
+			"$WORK/run.json" "$label" >>"$BREAKDOWN"
 	else
 		t0=$EPOCHREALTIME
-		/usr/bin/time -f '%M %U %S' -o "$WORK/time.out" \
-			"$TORIDE_DEVICED_BIN" install --state "$state" "$WORK/bundle.toride" \
-			>"$WORK/log/toride-install.$run.log" 2>&1 ||
-			{ cat "$WORK/log/toride-install.$run.log" >&2; return 1; }
+		/usr/bin/time -f '%M %U %S' -o "$WORK/time.out" "${cmd[@]}" >"$WORK/log/$name-install.$run.log" 2>&1 ||
+			{ cat "$WORK/log/$name-install.$run.log" >&2; return 1; }
 		wall=$(since "$t0")
 		read -r rss cu cs <"$WORK/time.out"
 		cpu=$(awk -v u="$cu" -v s="$cs" 'BEGIN {printf "%.4f", u + s}')
-		printf 'toride\t%s\t%s\t%s\t%s\t0\n' "$run" "$wall" "$cpu" "$rss" >>"$RESULTS"
+		printf '%s\t%s\t%s\t%s\t%s\t0\n' "$name" "$run" "$wall" "$cpu" "$rss" >>"$RESULTS"
 	fi
-	cmp -s "$WORK/new.img" "$state/slot-b" || { echo "bench: toride run $run: slot-b does not hold the image" >&2; return 1; }
+	cmp -s "$WORK/new.img" "$state/slot-b" || { echo "bench: $name run $run: slot-b does not hold the image" >&2; return 1; }
+	"$TORIDE_DEVICED_BIN" status --state "$state" >"$WORK/log/$name-status.$run.log" 2>&1
+	grep -q 'trial=1' "$WORK/log/$name-status.$run.log" ||
+		{ cat "$WORK/log/$name-status.$run.log" >&2; echo "bench: $name run $run: slot B is not the next boot's trial" >&2; return 1; }
 }
 
 # ---------------------------------------------------------------------------------------------- runs
@@ -393,27 +408,29 @@ if [ $DO_TORIDE = 1 ]; then
 	for b in "$TORIDE_BIN" "$TORIDE_DEVICED_BIN"; do
 		[ -x "$b" ] || { echo "bench: $b missing (the toride half needs toride and toride-deviced)" >&2; exit 1; }
 	done
-	echo "bench: toride: vendor key, bundle"
+	echo "bench: toride: vendor key, bundle, bench/lib/dev-install"
 	make_toride_bundle
+	build_dev_install
 fi
 
 if [ $DO_TORIDE = 1 ] || [ $DO_RAUC = 1 ]; then
 	# Installers are called as plain commands (never in `&&` or `if`) so that set -e stays on inside.
 	# One unmeasured install each first (loads programs and libraries into the page cache).
 	if [ $DO_RAUC = 1 ]; then rauc_once warmup; fi
-	if [ $DO_TORIDE = 1 ]; then toride_once warmup; fi
+	if [ $DO_TORIDE = 1 ]; then toride_once warmup measure deviced; toride_once warmup measure lib; fi
 	sed -i '/\twarmup\t/d' "$RESULTS"
+	order=(toride rauc toride-lib)
 	for ((r = 1; r <= RUNS; r++)); do
-		# Alternate who goes first, so a slow phase of the machine does not always hit the same one.
-		first=toride second=rauc
-		if ((r % 2 == 0)); then first=rauc second=toride; fi
-		for who in $first $second; do
-			if [ "$who" = toride ] && [ $DO_TORIDE = 1 ]; then toride_once "$r"; fi
+		# Rotate who goes first, so a slow phase of the machine does not always hit the same one.
+		for ((k = 0; k < 3; k++)); do
+			who=${order[$(((r + k) % 3))]}
+			if [ "$who" = toride ] && [ $DO_TORIDE = 1 ]; then toride_once "$r" measure deviced; fi
+			if [ "$who" = toride-lib ] && [ $DO_TORIDE = 1 ]; then toride_once "$r" measure lib; fi
 			if [ "$who" = rauc ] && [ $DO_RAUC = 1 ]; then rauc_once "$r"; fi
 		done
 		echo "bench: run $r/$RUNS: $(awk -v r="$r" -F'\t' '$2 == r {printf "%s %.3f s %.1f MiB  ", $1, $3, $5 / 1024}' "$RESULTS")"
 	done
-	if [ $DO_TORIDE = 1 ]; then toride_once breakdown breakdown; fi
+	if [ $DO_TORIDE = 1 ]; then toride_once breakdown breakdown deviced; toride_once breakdown breakdown lib; fi
 	if [ $DO_RAUC = 1 ]; then rauc_once breakdown breakdown; fi
 fi
 

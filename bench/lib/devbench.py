@@ -23,6 +23,7 @@ import time
 # file-backed parts is seen to within a few pages, and the sampler costs a few % of one core.
 SAMPLE_S = 0.002
 FIELDS = ("VmHWM", "RssAnon", "RssFile", "RssShmem")
+TOOLS = ("toride", "toride-lib", "rauc")  # row order of the table
 
 
 def read_status(pid):
@@ -123,24 +124,28 @@ def cmd_table(a):
     out.append("")
     out.append("| installer | runs | wall s | CPU s (user+sys) | peak RSS MiB | client peak RSS MiB |")
     out.append("|---|---|---|---|---|---|")
-    names = {"toride": "toride-deviced install", "rauc": "RAUC 1.8 (service + `rauc install`)"}
-    for t in ("toride", "rauc"):
+    names = {"toride": "toride-deviced install", "toride-lib": "libtoride-device alone (bench/lib/dev-install)",
+             "rauc": "RAUC 1.8 (service + `rauc install`)"}
+    for t in TOOLS:
         if t not in med:
             continue
         m = med[t]
         client = f"{m['client'] / 1024:.1f}" if t == "rauc" else "-"
         out.append(f"| {names[t]} | {n[t]} | {m['wall']:.3f} | {m['cpu']:.3f} | {m['peak'] / 1024:.1f} | {client} |")
-    if "toride" in med and "rauc" in med:
-        t, r = med["toride"], med["rauc"]
+    pairs = [t for t in ("toride", "toride-lib") if t in med and "rauc" in med]
+    if pairs:
         out.append("")
-        out.append("| ratio toride/RAUC | wall | CPU | peak RSS (vs the service) | peak RSS (vs service + client) |")
+        out.append("| ratio toride/RAUC (medians) | wall | CPU | peak RSS (vs the service) | peak RSS (vs service + client) |")
         out.append("|---|---|---|---|---|")
-        out.append(f"| median | {ratio(t['wall'], r['wall'])} | {ratio(t['cpu'], r['cpu'])} | "
-                   f"{ratio(t['peak'], r['peak'])} | {ratio(t['peak'], r['peak'] + r['client'])} |")
+        r = med["rauc"]
+        for name in pairs:
+            t = med[name]
+            out.append(f"| {names[name]} | {ratio(t['wall'], r['wall'])} | {ratio(t['cpu'], r['cpu'])} | "
+                       f"{ratio(t['peak'], r['peak'])} | {ratio(t['peak'], r['peak'] + r['client'])} |")
     out.append("")
     out.append("Per run (wall s / peak RSS MiB): " + "; ".join(
         f"{t}: " + ", ".join(f"{w:.3f}/{p / 1024:.1f}" for w, p in zip(rows[t]["wall"], rows[t]["peak"]))
-        for t in ("toride", "rauc") if t in rows))
+        for t in TOOLS if t in rows))
 
     if a.breakdown and os.path.exists(a.breakdown):
         out.append("")
@@ -158,11 +163,13 @@ def cmd_table(a):
                 recs[rec["name"]] = rec
                 out.append(f"| {rec['name']} | {rec['hwm_kib'] / 1024:.1f} | {rec['max_anon_kib'] / 1024:.1f} | "
                            f"{rec['max_file_kib'] / 1024:.1f} | {rec['max_shmem_kib'] / 1024:.1f} |")
-        t, r = recs.get("toride-deviced install"), recs.get("rauc service")
-        if t and r:
-            out.append(f"| ratio toride/RAUC | {ratio(t['hwm_kib'], r['hwm_kib'])} | "
-                       f"{ratio(t['max_anon_kib'], r['max_anon_kib'])} | "
-                       f"{ratio(t['max_file_kib'], r['max_file_kib'])} | |")
+        r = recs.get("rauc service")
+        for name in ("toride-deviced install", "libtoride-device alone"):
+            t = recs.get(name)
+            if t and r:
+                out.append(f"| ratio {name} / RAUC service | {ratio(t['hwm_kib'], r['hwm_kib'])} | "
+                           f"{ratio(t['max_anon_kib'], r['max_anon_kib'])} | "
+                           f"{ratio(t['max_file_kib'], r['max_file_kib'])} | |")
     print("\n".join(out))
     return 0
 
