@@ -13,7 +13,7 @@
  * sodium_memzero() after use. Not thread-safe: one struct toride_dev per thread, or a lock around it.
  *
  * Storage goes through struct toride_dev_vfs so a device maker can put state on raw flash, UBI or
- * eMMC files, and so the test suite can cut the power at any write (tests/unit/simdisk.c).
+ * eMMC files, and so the test suite can cut the power at any write (tests/support/simdisk.c).
  * Design and data flow: docs/device.md.
  */
 #ifndef TORIDE_DEVICE_H

@@ -14,6 +14,9 @@
 #define REC_HEAD 16 /* magic 4 + length 4 + generation 8 */
 #define REC_SUM 32  /* BLAKE2b-256 */
 #define REC_NAME_MAX 64
+/* Generations count writes from 1; no device writes 2^63 times, so anything above is a forged
+ * or corrupt file, refused by the reader (and the writer never wraps to 0). */
+#define REC_GEN_MAX (UINT64_C(1) << 63)
 
 static void
 put_be32(uint8_t *p, uint32_t v)
@@ -106,7 +109,7 @@ check_copy(const uint8_t *buf, size_t len, uint64_t *gen, const uint8_t **payloa
 	if (sodium_memcmp(sum, buf + REC_HEAD + n, REC_SUM) != 0)
 		return TORIDE_DEV_ECORRUPT;
 	*gen = get_be64(buf + 8);
-	if (*gen == 0)
+	if (*gen == 0 || *gen > REC_GEN_MAX)
 		return TORIDE_DEV_ECORRUPT;
 	*payload = buf + REC_HEAD;
 	*plen = n;
@@ -200,6 +203,8 @@ dev_record_write(const struct toride_dev_vfs *vfs, const char *name, struct dev_
 {
 	if (len > DEV_RECORD_MAX_PAYLOAD)
 		return TORIDE_DEV_ETOOBIG;
+	if (rec->gen >= REC_GEN_MAX)
+		return TORIDE_DEV_ECORRUPT;
 	/* Overwrite the copy that does not hold the newest generation, so the newest stays intact
 	 * until the new one is complete. */
 	int target = rec->newest == 0 ? 1 : 0;

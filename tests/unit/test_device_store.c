@@ -220,6 +220,34 @@ test_record_refuses_torn_and_foreign_files(void **state)
 	free(big);
 }
 
+/* A forged copy claiming generation 2^64-1 must not win over the real one, and the next write
+ * must not wrap to generation 0 (which the reader would refuse, losing the setting). */
+static void
+test_record_forged_generation_cannot_win(void **state)
+{
+	struct fixture *f = *state;
+	struct dev_record rec = { .gen = 0, .newest = -1 };
+	char v[64];
+	assert_int_equal(write_config(f, &rec, "real"), 0);
+	/* build a well-formed copy with a huge generation in config.1 */
+	static const char payload[] = "v=forged\n";
+	uint8_t file[16 + 9 + 32];
+	memcpy(file, "TDR1\0\0\0\x09", 8);
+	memset(file + 8, 0xff, 8);
+	memcpy(file + 16, payload, 9);
+	crypto_generichash(file + 25, 32, file, 25, NULL, 0);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/config.1", f->dir);
+	FILE *fp = fopen(path, "wb");
+	assert_int_equal(fwrite(file, 1, sizeof(file), fp), sizeof(file));
+	fclose(fp);
+	assert_int_equal(read_config(f, &rec, v, sizeof(v)), 0);
+	assert_string_equal(v, "real");
+	assert_int_equal(write_config(f, &rec, "next"), 0);
+	assert_int_equal(read_config(f, &rec, v, sizeof(v)), 0);
+	assert_string_equal(v, "next");
+}
+
 static void
 test_vfs_confines_names_to_the_directory(void **state)
 {
@@ -258,6 +286,7 @@ main(void)
 		cmocka_unit_test(test_kv_refuses_hostile_text),
 		cmocka_unit_test_setup_teardown(test_record_alternates_copies_and_keeps_newest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_refuses_torn_and_foreign_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_forged_generation_cannot_win, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vfs_confines_names_to_the_directory, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
