@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "device/internal.h"
@@ -622,6 +623,23 @@ test_default_params(void **state)
 	assert_int_equal(strncmp(f->dev->accounts[0].hash, want, strlen(want)), 0);
 	struct toride_dev_login_result res;
 	assert_int_equal(login(f, "console", "admin", f->password, &res), 0);
+	/* An unknown name costs the same Argon2id work as a wrong password for a real one (a
+	 * missing verify would make it ~1000 times faster). Loose bounds: CI machines are noisy. */
+	double known = 0, unknown = 0;
+	for (int i = 0; i < 3; i++) {
+		struct timespec t0, t1, t2;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(login(f, "192.0.2.1", "admin", "wrong-password-1", &res),
+		                 TORIDE_DEV_EDENIED);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		assert_int_equal(login(f, "192.0.2.2", "nobody", "wrong-password-1", &res),
+		                 TORIDE_DEV_EDENIED);
+		clock_gettime(CLOCK_MONOTONIC, &t2);
+		known += (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		unknown += (double)(t2.tv_sec - t1.tv_sec) + (double)(t2.tv_nsec - t1.tv_nsec) / 1e9;
+	}
+	if (unknown < known / 3 || unknown > known * 3)
+		fail_msg("known user %.1f ms, unknown user %.1f ms", known * 1e3 / 3, unknown * 1e3 / 3);
 	fx_free(f);
 }
 
