@@ -56,23 +56,29 @@ case "$ONLY" in both|toride|rauc|size) ;; *) echo "bench: --only must be both, t
 DO_TORIDE=0; DO_RAUC=0
 case "$ONLY" in both) DO_TORIDE=1; DO_RAUC=1 ;; toride) DO_TORIDE=1 ;; rauc) DO_RAUC=1 ;; esac
 
-if [ "$(id -u)" != 0 ]; then
-	echo "bench: needs root (RAUC mounts the bundle on a loop device)" >&2
+if [ "$(id -u)" != 0 ] && { [ $DO_TORIDE = 1 ] || [ $DO_RAUC = 1 ]; }; then
+	echo "bench: needs root (RAUC mounts the bundle on a loop device); --only size does not" >&2
 	exit 1
 fi
 
 # ------------------------------------------------------------------------------------------ packages
 
 need_pkgs=()
-command -v rauc >/dev/null || need_pkgs+=(rauc)
-command -v mksquashfs >/dev/null || need_pkgs+=(squashfs-tools)
-command -v dbus-daemon >/dev/null || need_pkgs+=(dbus-daemon)
-command -v dbus-send >/dev/null || need_pkgs+=(dbus-bin)
-command -v openssl >/dev/null || need_pkgs+=(openssl)
-[ -x /usr/bin/time ] || need_pkgs+=(time)
+if [ $DO_TORIDE = 1 ] || [ $DO_RAUC = 1 ]; then
+	command -v rauc >/dev/null || need_pkgs+=(rauc)
+	command -v mksquashfs >/dev/null || need_pkgs+=(squashfs-tools)
+	command -v dbus-daemon >/dev/null || need_pkgs+=(dbus-daemon)
+	command -v dbus-send >/dev/null || need_pkgs+=(dbus-bin)
+	command -v openssl >/dev/null || need_pkgs+=(openssl)
+	[ -x /usr/bin/time ] || need_pkgs+=(time)
+fi
 command -v strip >/dev/null || need_pkgs+=(binutils)
 command -v cmake >/dev/null || need_pkgs+=(cmake)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "bench: missing ${need_pkgs[*]}; install them or run as root" >&2
+		exit 1
+	fi
 	echo "bench: installing ${need_pkgs[*]}"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need_pkgs[@]}" >/dev/null
 fi
@@ -111,6 +117,10 @@ WORK_FS=$(findmnt -n -o FSTYPE -T "$WORK")
 DBUS_PID=
 RAUC_PID=
 WATCH_PID=
+
+# Background daemons get SIGTERM if this shell dies without running its EXIT trap (setpriv execs the
+# daemon in place, so $! is the daemon's pid).
+ORPHAN_KILL="setpriv --pdeathsig TERM"
 
 stop_pid() { # pid: TERM, wait up to 5 s, then KILL; only processes this script started
 	local pid=$1 i
@@ -263,7 +273,7 @@ setup_rauc() {
 		  </policy>
 		</busconfig>
 	EOF
-	dbus-daemon --config-file="$WORK/dbus.conf" --nofork --nopidfile >"$WORK/log/dbus.log" 2>&1 &
+	$ORPHAN_KILL dbus-daemon --config-file="$WORK/dbus.conf" --nofork --nopidfile >"$WORK/log/dbus.log" 2>&1 &
 	DBUS_PID=$!
 	export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$WORK/dbus/system_bus_socket
 	export RAUC_BENCH_BOOTENV=$WORK/rauc-bootenv
@@ -297,7 +307,7 @@ rauc_once() {
 	: >"$WORK/slots/rauc-b.img" # empty, like toride's new slot file: both allocate the image's blocks
 	printf 'primary=A\nstate-A=good\nstate-B=good\n' >"$RAUC_BENCH_BOOTENV"
 	rm -rf "${WORK:?}/rauc-data" && mkdir -p "$WORK/rauc-data"
-	rauc -c "$WORK/system.conf" service --override-boot-slot=A >"$WORK/log/rauc-service.$run.log" 2>&1 &
+	$ORPHAN_KILL rauc -c "$WORK/system.conf" service --override-boot-slot=A >"$WORK/log/rauc-service.$run.log" 2>&1 &
 	RAUC_PID=$!
 	local i
 	for ((i = 0; i < SERVICE_WAIT_S * 20; i++)); do
@@ -465,16 +475,18 @@ size_report() {
 		read -r t dt b < <(sizes "$sodium")
 		rows+=("| (dependency) ${sodium##*/} | $t | $dt | $b | $(stat -c %s "$sodium") |")
 	fi
-	read -r t dt b < <(sizes /usr/bin/rauc)
-	rows+=("| (context) /usr/bin/rauc $(rauc --version | awk '{print $2}') | $t | $dt | $b | $(stat -c %s /usr/bin/rauc) |")
-	# RAUC's shared libraries beyond libc (glib, gio, openssl, curl, ...): what a device ships for it.
-	local libs_total=0 lib n=0
-	while read -r lib; do
-		case "${lib##*/}" in libc.so*|libm.so*|ld-linux*|libpthread*|libdl*|librt*) continue ;; esac
-		libs_total=$((libs_total + $(stat -L -c %s "$lib")))
-		n=$((n + 1))
-	done < <(ldd /usr/bin/rauc | awk '$3 ~ /^\// {print $3}')
-	rows+=("| (context) the $n shared libraries /usr/bin/rauc loads besides libc | | | | $libs_total |")
+	if [ -x /usr/bin/rauc ]; then
+		read -r t dt b < <(sizes /usr/bin/rauc)
+		rows+=("| (context) /usr/bin/rauc $(rauc --version | awk '{print $2}') | $t | $dt | $b | $(stat -c %s /usr/bin/rauc) |")
+		# RAUC's shared libraries beyond libc (glib, gio, openssl, curl, ...): what a device ships for it.
+		local libs_total=0 lib n=0
+		while read -r lib; do
+			case "${lib##*/}" in libc.so*|libm.so*|ld-linux*|libpthread*|libdl*|librt*) continue ;; esac
+			libs_total=$((libs_total + $(stat -L -c %s "$lib")))
+			n=$((n + 1))
+		done < <(ldd /usr/bin/rauc | awk '$3 ~ /^\// {print $3}')
+		rows+=("| (context) the $n shared libraries /usr/bin/rauc loads besides libc | | | | $libs_total |")
+	fi
 	echo "Code size (x86-64, $(gcc -dumpfullversion 2>/dev/null | sed 's/^/gcc /'), bytes; size's text column counts code and read-only data):"
 	echo
 	echo "| file | text | data | bss | file size |"
@@ -511,9 +523,11 @@ REPORT=$WORK/report.md
 {
 	echo "# libtoride-device vs RAUC, $started"
 	echo
-	echo "Machine: $(uname -srm), $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo);" \
-		"work dir on $WORK_FS; page cache: $([ $COLD = 1 ] && echo "dropped before each install" || echo "bundle read once before each install")."
-	echo "toride $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo '?'), RAUC $(rauc --version | awk '{print $2}') (Debian package)."
+	echo "Machine: $(uname -srm), $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)."
+	echo "toride $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo '?')$(command -v rauc >/dev/null && echo ", RAUC $(rauc --version | awk '{print $2}') (Debian package)")."
+	if [ $DO_TORIDE = 1 ] || [ $DO_RAUC = 1 ]; then
+		echo "Work dir on $WORK_FS; page cache: $([ $COLD = 1 ] && echo "dropped before each install" || echo "bundle read once before each install")."
+	fi
 	echo
 	if [ $DO_TORIDE = 1 ] || [ $DO_RAUC = 1 ]; then
 		"$PY" "$DB" table --results "$RESULTS" --breakdown "$BREAKDOWN" --runs "$RUNS" --size "$SIZE"
