@@ -22,6 +22,9 @@
 
 /* Bytes queued to one slow reader before we drop it: pages and status are a few KiB. */
 #define DEVD_MAX_WRITE_QUEUE (256 * 1024)
+/* Connections from one address: a browser opens ~6, a script a few; the rest of the cap stays
+ * free for everyone else (one flooding address cannot lock the owner out). */
+#define DEVD_MAX_CONNS_PER_SOURCE 16
 /* One read buffer for the loop: every read is handled before the next one. */
 #define DEVD_READ_BUF (64 * 1024)
 /* An update announcement (version=, url=) is a few lines. */
@@ -225,6 +228,14 @@ on_connection(uv_stream_t *srv, int status, bool is_http)
 			uv_ip4_name((struct sockaddr_in *)&ss, c->peer, sizeof(c->peer));
 		else if (ss.ss_family == AF_INET6)
 			uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer, sizeof(c->peer));
+	}
+	unsigned same = 0;
+	for (struct devd_conn *o = d->conns; o != NULL; o = o->next)
+		if (!o->closing && strcmp(o->peer, c->peer) == 0)
+			same++;
+	if (same > DEVD_MAX_CONNS_PER_SOURCE) {
+		conn_destroy(c);
+		return;
 	}
 	int r = is_http ? devd_http_open(c) : devd_telnet_open(c);
 	if (r != 0) {
