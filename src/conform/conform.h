@@ -1,0 +1,163 @@
+/*
+ * toride conform: examine ONE device against art. 34-10 (JP-34-10-1..4) and JC-STAR star 1
+ * (S1.1-01..04), record every step as evidence, and produce the report (docs/conform.md).
+ *
+ * Data flow:
+ *   description file (JSON, conform_describe_load) ─► struct conform_run
+ *     ─► checks in registry order (conform_checks[]), each appends steps + a verdict to the
+ *        result document (jansson, schema in docs/conform.md)
+ *     ─► result JSON file ─► report renderers (HTML, PDF via Chromium) read only that file
+ *
+ * The examination talks to exactly one address (the description's), and only through the scope
+ * machinery of the survey (src/core/scope.h): a description cannot make conform touch anything else.
+ */
+#ifndef TORIDE_CONFORM_H
+#define TORIDE_CONFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/addr.h"
+
+/* ---- the device description ---------------------------------------------------------------- */
+
+#define CONFORM_MAX_INTERFACES 32 /* declared interfaces; a device with more is a finding itself */
+#define CONFORM_MAX_TEXT 4096     /* any one string in a description (commands, paths) */
+#define CONFORM_MAX_FILE (256 * 1024) /* description file size */
+
+enum conform_scheme {
+	CONFORM_SCHEME_FORCED_CHANGE = 1, /* factory default usable only to change it */
+	CONFORM_SCHEME_UNIQUE,            /* per-unit password (label) */
+	CONFORM_SCHEME_KEY_ONLY,          /* no password login at all (e.g. SSH keys) */
+	CONFORM_SCHEME_FACTORY_DEFAULT,   /* declared shared default that stays valid (non-compliant) */
+	CONFORM_SCHEME_NONE,              /* declared: no authentication (non-compliant) */
+};
+
+struct conform_interface {
+	char service[16];   /* telnet, ssh, http, https, mqtt, rtsp, ftp */
+	uint16_t port;
+	bool management;    /* operations possible through it (default true) */
+};
+
+/* An action the examiner cannot do over the protocol itself: a shell command run on the
+ * examiner's host with placeholders ({address}, {user}, {old}, {new}, {bundle}, {key}, {value})
+ * substituted shell-quoted. Empty = not declared. */
+struct conform_hook {
+	char command[CONFORM_MAX_TEXT];
+	unsigned timeout_s; /* default 60 */
+};
+
+struct conform_description {
+	int format;                 /* 1 */
+	char name[256], vendor[256], model[256], firmware[64];
+	char address_text[64];
+	struct toride_addr address;
+	char ports[64];             /* ports to scan, default "1-65535" */
+	struct conform_interface interfaces[CONFORM_MAX_INTERFACES];
+	size_t n_interfaces;
+
+	/* credentials (JP-34-10-2) */
+	enum conform_scheme scheme;
+	char user[64];
+	char factory_password[256];       /* FORCED_CHANGE / FACTORY_DEFAULT */
+	char unit_passwords[2][256];      /* UNIQUE: two units' label passwords ("" if not given) */
+	char adapter[32];                 /* "toride-deviced" (built-in HTTP adapter) or "" (hooks) */
+	char admin_url[CONFORM_MAX_TEXT]; /* base URL of the HTTP admin (adapter) */
+	struct conform_hook change_password; /* {user} {old} {new}; exit 0 = changed */
+	struct conform_hook login_check;     /* {user} {old}: exit 0 = login works */
+
+	/* update (JP-34-10-3) */
+	struct conform_hook update;       /* {bundle}: install; exit 0 = accepted */
+	struct conform_hook version;      /* prints the running firmware version on stdout */
+	char bundle_newer[CONFORM_MAX_TEXT], bundle_older[CONFORM_MAX_TEXT],
+	    bundle_unsigned[CONFORM_MAX_TEXT], bundle_wrong_target[CONFORM_MAX_TEXT];
+	char bundle_key[CONFORM_MAX_TEXT]; /* vendor key to build bundles with (toride bundles) */
+	char bundle_target[128];
+
+	/* power and reset (JP-34-10-4, JP-34-10-2) */
+	struct conform_hook power_cut, power_restore, factory_reset;
+	unsigned settle_s;                /* wait after power restore, default 5 */
+};
+
+/* Parses a description (JSON text of at most CONFORM_MAX_FILE bytes). 0, TORIDE_EPARSE with a
+ * message naming the field in err (always NUL-terminated), TORIDE_ETOOBIG. */
+int conform_describe_parse(const char *text, size_t len, struct conform_description *d, char *err,
+                           size_t err_cap);
+int conform_describe_load(const char *path, struct conform_description *d, char *err,
+                          size_t err_cap);
+
+/* ---- verdicts and evidence ---------------------------------------------------------------- */
+
+enum conform_verdict {
+	CONFORM_PASS = 0,
+	CONFORM_FAIL,
+	CONFORM_UNKNOWN, /* could not be decided (device unreachable, hook missing): never a pass */
+	CONFORM_NA,      /* does not apply to this device (declared and verified) */
+};
+const char *conform_verdict_name(enum conform_verdict v); /* "pass", "fail", "unknown", "n/a" */
+
+struct conform_run;
+
+/* One check: a catalog requirement examined one way. Registered in conform_checks[]. */
+struct conform_check {
+	const char *id;          /* stable id: "access", "credentials", "brute-force", "update",
+	                            "power", "known-defaults" */
+	const char *requirement; /* catalog id, e.g. "JP-34-10-1" */
+	const char *jc_star;     /* e.g. "S1.1-01" ("" if none) */
+	const char *title;       /* English, one line */
+	const char *title_ja;
+	int (*run)(struct conform_run *run, json_t *item); /* appends steps; sets the verdict */
+};
+
+extern const struct conform_check conform_checks[];
+extern const size_t conform_n_checks;
+
+/* What earlier checks learnt, for later ones. */
+struct conform_service {
+	uint16_t port;
+	char service[16]; /* identified protocol */
+	bool declared;
+};
+
+#define CONFORM_MAX_SERVICES 256
+
+struct conform_run {
+	const struct conform_description *desc;
+	json_t *result;           /* the whole result document */
+	struct conform_service services[CONFORM_MAX_SERVICES]; /* found by the "access" check */
+	size_t n_services;
+	char current_password[256]; /* the credential in force after the credentials check */
+	const char *only;         /* run only this check id (NULL = all) */
+	void (*progress)(void *ctx, const char *check, const char *message);
+	void *progress_ctx;
+	const char *toride_bin;   /* this program, for hooks that call `toride bundle` */
+	const char *work_dir;     /* scratch files (bundles made for the update check) */
+};
+
+/* Appends a step to item["steps"]: timestamp (UTC, ms), action, observation, optional evidence
+ * (transcript; escaped and capped by the report), and the step's outcome ("ok", "violation",
+ * "info", "error"). Printf-style for `observed`. */
+void conform_step(struct conform_run *run, json_t *item, const char *outcome, const char *action,
+                  const char *evidence, const char *observed_fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+/* Sets item verdict and the one-sentence reason in English and Japanese. */
+void conform_verdict_set(json_t *item, enum conform_verdict v, const char *reason,
+                         const char *reason_ja);
+
+/* Runs a hook with placeholders; captures stdout (bounded) into out (may be NULL). Returns the
+ * exit status (0..255), or a negative TORIDE_E* (not declared: TORIDE_ENOTFOUND; timeout:
+ * TORIDE_ETIMEOUT). Records the command and its result as a step of `item`. */
+int conform_hook_run(struct conform_run *run, json_t *item, const struct conform_hook *hook,
+                     const char *const *names, const char *const *values, size_t n, char *out,
+                     size_t out_cap);
+
+/* Runs every check and fills run->result (schema: docs/conform.md). Returns 0 if the run
+ * completed (whatever the verdicts), negative on an internal error. */
+int conform_run_all(struct conform_run *run);
+/* Overall verdict: fail if any check failed, unknown if any is unknown, else pass. */
+enum conform_verdict conform_overall(const json_t *result);
+
+#endif
