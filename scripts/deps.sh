@@ -22,7 +22,7 @@ BUILD_PKGS=(
 # needs. busybox-static Provides/Replaces busybox (same version), so nothing that depends on busybox
 # breaks.
 LAB_PKGS=(
-	python3 busybox-static dropbear-bin lighttpd mosquitto mosquitto-clients vsftpd telnet expect
+	python3 busybox-static dropbear-bin lighttpd lighttpd-mod-openssl mosquitto mosquitto-clients vsftpd telnet expect
 	tcpdump iproute2 procps time curl openssh-client sshpass openssl
 	python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 )
