@@ -25,6 +25,7 @@ LAB_PKGS=(
 	python3 busybox-static dropbear-bin lighttpd lighttpd-mod-openssl mosquitto mosquitto-clients vsftpd telnet expect
 	tcpdump iproute2 procps time curl openssh-client sshpass openssl
 	python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+	chromium fonts-noto-cjk
 )
 BENCH_PKGS=(nmap hydra ncrack medusa)
 # Services some of the packages above register; none may keep running on the host.

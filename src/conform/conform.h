@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -159,5 +160,14 @@ int conform_hook_run(struct conform_run *run, json_t *item, const struct conform
 int conform_run_all(struct conform_run *run);
 /* Overall verdict: fail if any check failed, unknown if any is unknown, else pass. */
 enum conform_verdict conform_overall(const json_t *result);
+
+/* ---- report (report_html.c, report_pdf.c) -------------------------------------------------- */
+
+/* Self-contained HTML page (no external resources; CSP forbids them) of a result document, in
+ * Japanese and English, one row per requirement with its JC-STAR, ETSI and PSTI clauses, verdict,
+ * reason and evidence. Everything from the device is escaped. */
+int conform_report_html(const json_t *result, FILE *out);
+/* PDF of an HTML report through headless Chromium (--print-to-pdf). err is NUL-terminated. */
+int conform_report_pdf(const char *html_path, const char *pdf_path, char *err, size_t err_cap);
 
 #endif
