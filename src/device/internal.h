@@ -232,5 +232,6 @@ int dev_bundle_parse_header(const uint8_t *buf, size_t len, struct toride_dev_bu
 int dev_copy_str(char *dst, size_t cap, const char *src); /* TORIDE_DEV_ETOOBIG if it does not fit */
 void dev_hex(const uint8_t *in, size_t n, char *out);     /* out: 2n+1 */
 int dev_unhex(const char *in, uint8_t *out, size_t n);    /* exactly 2n hex digits */
+int dev_hexval(char c);                                   /* 0..15, or -1 */
 
 #endif

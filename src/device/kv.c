@@ -155,18 +155,6 @@ dev_kv_copy(struct dev_kv *dst, const struct dev_kv *src)
 	return 0;
 }
 
-static int
-hexdigit(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes one value [p, end) into out (cap TORIDE_DEV_MAX_VALUE + 1). */
 static int
 decode_value(const uint8_t *p, const uint8_t *end, char *out)
@@ -185,7 +173,7 @@ decode_value(const uint8_t *p, const uint8_t *end, char *out)
 			else if (e == 'x') {
 				if (end - p < 2)
 					return TORIDE_DEV_EFORMAT;
-				int hi = hexdigit(p[0]), lo = hexdigit(p[1]);
+				int hi = dev_hexval((char)p[0]), lo = dev_hexval((char)p[1]);
 				if (hi < 0 || lo < 0)
 					return TORIDE_DEV_EFORMAT;
 				c = (uint8_t)(hi << 4 | lo);

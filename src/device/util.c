@@ -24,8 +24,8 @@ dev_hex(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int
-hexval(char c)
+int
+dev_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -42,7 +42,7 @@ dev_unhex(const char *in, uint8_t *out, size_t n)
 	if (strlen(in) != 2 * n)
 		return TORIDE_DEV_EFORMAT;
 	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
+		int hi = dev_hexval(in[2 * i]), lo = dev_hexval(in[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return TORIDE_DEV_EFORMAT;
 		out[i] = (uint8_t)(hi << 4 | lo);

@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "core/error.h"
+#include "core/escape.h"
 #include "emu/emu.h"
 #include "proto/http.h"
 
@@ -508,18 +509,6 @@ respond_401(struct http_srv *s, struct toride_buf *out, bool close_conn)
 
 /* ---- form login ---- */
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Find field name in an application/x-www-form-urlencoded body and decode it into out. */
 static bool
 form_field(const char *body, size_t blen, const char *name, char *out, size_t outlen)
@@ -537,8 +526,8 @@ form_field(const char *body, size_t blen, const char *name, char *out, size_t ou
 				if (c == '+') {
 					c = ' ';
 				} else if (c == '%' && j + 2 < end &&
-				           hexval(body[j + 1]) >= 0 && hexval(body[j + 2]) >= 0) {
-					c = (char)(hexval(body[j + 1]) * 16 + hexval(body[j + 2]));
+				           toride_hexval(body[j + 1]) >= 0 && toride_hexval(body[j + 2]) >= 0) {
+					c = (char)(toride_hexval(body[j + 1]) * 16 + toride_hexval(body[j + 2]));
 					j += 2;
 				}
 				if (c == '\0' || o + 1 >= outlen)

@@ -4,19 +4,8 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/escape.h"
 #include "proto/form.h"
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static bool
 is_ctl(unsigned char c)
@@ -36,7 +25,7 @@ form_decode(const char *p, size_t n, char *out, size_t cap)
 		} else if (c == '%') {
 			if (i + 2 >= n)
 				return TORIDE_EPARSE;
-			int hi = hexval(p[i + 1]), lo = hexval(p[i + 2]);
+			int hi = toride_hexval(p[i + 1]), lo = toride_hexval(p[i + 2]);
 			if (hi < 0 || lo < 0)
 				return TORIDE_EPARSE;
 			c = (unsigned char)(hi << 4 | lo);
