@@ -81,6 +81,12 @@ struct conform_description {
 	/* power and reset (JP-34-10-4, JP-34-10-2) */
 	struct conform_hook power_cut, power_restore, factory_reset;
 	unsigned settle_s;                /* wait after power restore, default 5 */
+
+	/* examination options (optional in the file; compatible additions, see docs/conform.md) */
+	unsigned brute_force_seconds;     /* wrong logins per password service, default 60 */
+	unsigned known_defaults_max_pairs; /* pairs tried per service by known-defaults, 0 = all */
+	unsigned scan_rate;               /* new connections per second of the port scan, default 2000 */
+	bool freshly_provisioned;         /* declared: the unit is in factory state right now */
 };
 
 /* Parses a description (JSON text of at most CONFORM_MAX_FILE bytes). 0, TORIDE_EPARSE with a
@@ -121,6 +127,10 @@ struct conform_service {
 	uint16_t port;
 	char service[16]; /* identified protocol */
 	bool declared;
+	/* compatible additions (c1): what the access check learnt about the service */
+	bool needs_auth;    /* asked for credentials before any operation */
+	bool noauth;        /* allowed an operation without authentication */
+	char detail[128];   /* e.g. SSH auth methods offered ("publickey,password") */
 };
 
 #define CONFORM_MAX_SERVICES 256
