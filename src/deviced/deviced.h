@@ -44,6 +44,30 @@
 
 struct devd_conn;
 
+/* Fault modes (fault.c; docs/deviced.md "Fault modes"): deliberately broken devices for the tests
+ * of `toride conform`. Off unless `run --fault LIST`. */
+#define DEVD_FAULT_FACTORY_PASSWORD_STAYS 0x01u
+#define DEVD_FAULT_OPEN_SHELL 0x02u
+#define DEVD_FAULT_ACCEPT_UNSIGNED 0x04u
+#define DEVD_FAULT_VOLATILE_SETTINGS 0x08u
+#define DEVD_FAULT_NO_THROTTLE 0x10u
+/* Default port of the open-shell fault (next to the usual lab telnet port 2323). */
+#define DEVD_FAULT_SHELL_PORT 2324
+/* Passwords the faults keep (the library's policy caps passwords at 128 bytes). */
+#define DEVD_FAULT_PW_MAX 160
+/* Bundle bytes kept to read a declared version: magic, length, the largest manifest. */
+#define DEVD_FAULT_HEAD_MAX (8 + 4 + TORIDE_DEV_MAX_MANIFEST)
+
+struct vram;
+
+struct devd_faults {
+	unsigned mask;                           /* DEVD_FAULT_* */
+	char factory_password[DEVD_FAULT_PW_MAX]; /* factory-password-stays */
+	int shell_port;                          /* open-shell */
+	char fw_override[TORIDE_DEV_MAX_VERSION]; /* accept-unsigned: "running" unverified version */
+	struct vram *vram;                       /* volatile-settings: the RAM overlay, once wrapped */
+};
+
 struct devd_identity {
 	char target[65], model[65], serial[65], mac[65];
 	unsigned boot_tries;
@@ -93,6 +117,9 @@ struct devd {
 	bool stopping;
 	int exit_code;
 	uv_signal_t sigint, sigterm;
+
+	struct devd_faults fault;       /* deliberate faults (tests of toride conform); mask 0 = none */
+	uv_tcp_t shell_srv;             /* open-shell fault */
 };
 
 /* Per connection (both interfaces). */
@@ -103,6 +130,7 @@ struct devd_conn {
 	struct devd_conn *next;
 	uint64_t id;
 	bool is_http;
+	bool is_shell;                  /* open-shell fault connection */
 	bool closing;
 	int handles;                    /* uv handles still to close */
 	char peer[64];
@@ -169,5 +197,34 @@ int devd_install_file(struct toride_dev_update *u, const char *path, struct tori
 /* Download + install job (automatic check, or telnet "update URL" with a token). */
 int devd_update_start(struct devd *d, const char *url, bool announce, const char *token, uint64_t conn_id);
 void devd_update_schedule(struct devd *d, bool first);
+
+/* ---- fault.c: deliberate faults (never in libtoride-device) ------------------------------ */
+/* Parses "name[=value],..." into f (mask OR-ed). -1 with a message in err. */
+int devd_fault_parse(struct devd_faults *f, const char *list, char *err, size_t err_cap);
+/* The loud warning on stderr (nothing when no fault is on). */
+void devd_fault_warn(const struct devd_faults *f);
+/* toride_dev_login, except that with factory-password-stays the factory password logs in with
+ * full access (through the backdoor copy of the real password). Same contract otherwise. */
+int devd_fault_login(struct devd *d, const char *source, const char *user, const char *password,
+                     struct toride_dev_login_result *res);
+/* factory-password-stays: the factory password given as the "old" one stands for the real one
+ * (returns buf then); otherwise returns old. */
+const char *devd_fault_old_password(struct devd *d, const char *old, char *buf, size_t cap);
+/* After a successful change: the backdoor follows the new password. */
+void devd_fault_password_changed(struct devd *d, const char *new_password);
+/* Factory reset of the state directory: the backdoor copy goes too. */
+void devd_fault_reset(const char *state_dir);
+/* The version a bundle head declares in its (unverified) manifest: 0 or -1. */
+int devd_fault_declared_version(const uint8_t *head, size_t len, char *version, size_t cap);
+/* The running version to report: the accept-unsigned override when set, else real. */
+const char *devd_fault_version(const struct devd *d, const char *real);
+/* volatile-settings: puts a RAM overlay for the account and settings records over d->vfs
+ * (idempotent); unwrap frees it and restores the inner vfs. */
+int devd_fault_vfs_wrap(struct devd *d);
+void devd_fault_vfs_unwrap(struct devd *d);
+/* open-shell: a shell without login on its own port. */
+int devd_fault_shell_open(struct devd_conn *c);
+void devd_fault_shell_input(struct devd_conn *c, const uint8_t *p, size_t n);
+void devd_fault_shell_free(struct devd_conn *c);
 
 #endif

@@ -144,6 +144,7 @@ devd_state_close(struct devd *d)
 	if (d->dev != NULL)
 		toride_dev_close(d->dev);
 	d->dev = NULL;
+	devd_fault_vfs_unwrap(d);
 	if (d->vfs_open)
 		toride_dev_vfs_posix_close(&d->vfs);
 	d->vfs_open = false;
@@ -490,6 +491,35 @@ out:
 	return rc;
 }
 
+/* The owner's factory reset (a held button at power-on): accounts and settings back to the
+ * factory state; firmware, keys and the downgrade floor stay. */
+static int
+cmd_reset(int argc, char **argv)
+{
+	static const char help[] = "usage: toride-deviced reset --state DIR\n"
+	                           "Factory reset (offline, the device stopped): accounts and settings back to the\n"
+	                           "factory state (unique password or forced-change default); firmware, keys and the\n"
+	                           "downgrade floor are kept.\n";
+	struct devd d = { 0 };
+	const char *state = NULL;
+	int rc = one_arg_state("reset", help, argc, argv, &state, NULL);
+	if (rc != 0)
+		return rc < 0 ? 0 : rc;
+	rc = devd_device_open(&d, state);
+	if (rc != 0)
+		goto out;
+	int r = toride_dev_factory_reset(d.dev);
+	if (r != 0) {
+		rc = dev_error("factory reset", r);
+		goto out;
+	}
+	devd_fault_reset(state);
+	printf("factory reset done: accounts and settings are in the factory state\n");
+out:
+	devd_state_close(&d);
+	return rc;
+}
+
 /* ---- fetch (the downloader on its own, for labs and checks) ---------------------------------- */
 
 static int
@@ -548,6 +578,7 @@ static const char main_help[] =
     "  boot       one boot-loader step (prints the choice)\n"
     "  confirm    boot and confirm the running trial firmware\n"
     "  status     firmware slots, trial state and downgrade floor\n"
+    "  reset      factory reset of accounts and settings (firmware stays)\n"
     "  fetch      resumable HTTPS download (the update downloader on its own)\n"
     "Exit codes: 0 ok, 1 refused by the device, 2 usage, 3 error.\n";
 
@@ -590,6 +621,8 @@ main(int argc, char **argv)
 		rc = cmd_confirm(argc, argv);
 	else if (strcmp(cmd, "status") == 0)
 		rc = cmd_status(argc, argv);
+	else if (strcmp(cmd, "reset") == 0)
+		rc = cmd_reset(argc, argv);
 	else if (strcmp(cmd, "fetch") == 0)
 		rc = cmd_fetch(argc, argv);
 	else {

@@ -58,6 +58,8 @@ conn_destroy(struct devd_conn *c)
 	c->closing = true;
 	if (c->is_http)
 		devd_http_free(c);
+	else if (c->is_shell)
+		devd_fault_shell_free(c);
 	else
 		devd_telnet_free(c);
 	c->ui = NULL;
@@ -158,6 +160,8 @@ read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return;
 	if (c->is_http)
 		devd_http_input(c, (const uint8_t *)buf->base, (size_t)n);
+	else if (c->is_shell)
+		devd_fault_shell_input(c, (const uint8_t *)buf->base, (size_t)n);
 	else
 		devd_telnet_input(c, (const uint8_t *)buf->base, (size_t)n);
 }
@@ -198,7 +202,7 @@ devd_conn_timer(struct devd_conn *c, uint64_t ms, void (*cb)(struct devd_conn *)
 }
 
 static void
-on_connection(uv_stream_t *srv, int status, bool is_http)
+on_connection(uv_stream_t *srv, int status, bool is_http, bool is_shell)
 {
 	struct devd *d = srv->data;
 	if (status < 0)
@@ -208,6 +212,7 @@ on_connection(uv_stream_t *srv, int status, bool is_http)
 		return;
 	c->d = d;
 	c->is_http = is_http;
+	c->is_shell = is_shell;
 	c->id = ++d->next_conn_id;
 	uv_tcp_init(d->loop, &c->tcp);
 	uv_timer_init(d->loop, &c->timer);
@@ -237,7 +242,7 @@ on_connection(uv_stream_t *srv, int status, bool is_http)
 		conn_destroy(c);
 		return;
 	}
-	int r = is_http ? devd_http_open(c) : devd_telnet_open(c);
+	int r = is_http ? devd_http_open(c) : is_shell ? devd_fault_shell_open(c) : devd_telnet_open(c);
 	if (r != 0) {
 		conn_destroy(c);
 		return;
@@ -248,13 +253,19 @@ on_connection(uv_stream_t *srv, int status, bool is_http)
 static void
 on_telnet(uv_stream_t *srv, int status)
 {
-	on_connection(srv, status, false);
+	on_connection(srv, status, false, false);
 }
 
 static void
 on_http(uv_stream_t *srv, int status)
 {
-	on_connection(srv, status, true);
+	on_connection(srv, status, true, false);
+}
+
+static void
+on_shell(uv_stream_t *srv, int status)
+{
+	on_connection(srv, status, false, true);
 }
 
 static int
@@ -649,11 +660,13 @@ static const char run_help[] =
     "usage: toride-deviced run --state DIR [--listen 127.0.0.1] [--telnet-port 2323] [--http-port 8080]\n"
     "         [--update-url https://.../ [--update-interval 3600] [--ca FILE] [--allow-http]]\n"
     "         [--throttle FREE,BASE_MS,ACCOUNT_CAP_MS,LOCKOUT_FAILURES,LOCKOUT_MS]\n"
-    "         [--health-ms 300] [--watchdog-ms 1500]\n"
+    "         [--health-ms 300] [--watchdog-ms 1500] [--fault LIST]\n"
     "Boots (A/B slot choice, trial counting, rollback), starts the firmware (a trial confirms itself\n"
     "after its health check; a failing one is rebooted by the watchdog), serves the telnet and HTTP\n"
     "admin interfaces (port 0 = off) and checks <update-url>/latest for newer signed firmware.\n"
-    "--throttle replaces the library's defaults (3,1000,30000,10,900000): for labs and tests.\n";
+    "--throttle replaces the library's defaults (3,1000,30000,10,900000): for labs and tests.\n"
+    "--fault makes a deliberately BROKEN device for tests of toride conform (docs/deviced.md):\n"
+    "  factory-password-stays=PW, open-shell[=PORT], accept-unsigned, volatile-settings, no-throttle\n";
 
 static int
 parse_throttle(const char *s, struct toride_dev_throttle_policy *p)
@@ -696,6 +709,7 @@ devd_cmd_run(int argc, char **argv)
 		{ "ca", required_argument, NULL, 'c' }, { "allow-http", no_argument, NULL, 'H' },
 		{ "throttle", required_argument, NULL, 'T' }, { "health-ms", required_argument, NULL, 'e' },
 		{ "watchdog-ms", required_argument, NULL, 'w' }, { "help", no_argument, NULL, 'h' },
+		{ "fault", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct devd d; /* lives as long as the loop; handles point into it */
@@ -740,6 +754,14 @@ devd_cmd_run(int argc, char **argv)
 			break;
 		case 'e': d.health_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'w': d.watchdog_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'F': {
+			char err[256];
+			if (devd_fault_parse(&d.fault, optarg, err, sizeof(err)) != 0) {
+				fprintf(stderr, "toride-deviced run: --fault: %s\n", err);
+				return DEVD_EXIT_USAGE;
+			}
+			break;
+		}
 		case 'h': fputs(run_help, stdout); return 0;
 		default:
 		bad:
@@ -759,6 +781,12 @@ devd_cmd_run(int argc, char **argv)
 			return DEVD_EXIT_USAGE;
 		}
 	}
+	if (d.fault.mask & DEVD_FAULT_NO_THROTTLE) {
+		/* Every failure is free: no delay, no lockout (lockout_failures 0 = never). */
+		d.throttle = (struct toride_dev_throttle_policy){ .free_failures = UINT_MAX };
+		d.have_throttle = true;
+	}
+	devd_fault_warn(&d.fault);
 	int rc = devd_device_open(&d, state);
 	if (rc != 0) {
 		devd_state_close(&d);
@@ -781,7 +809,8 @@ devd_cmd_run(int argc, char **argv)
 		return DEVD_EXIT_ERROR;
 	}
 	if ((d.telnet_port != 0 && listen_on(&d, &d.telnet_srv, d.telnet_port, on_telnet) != 0) ||
-	    (d.http_port != 0 && listen_on(&d, &d.http_srv, d.http_port, on_http) != 0)) {
+	    (d.http_port != 0 && listen_on(&d, &d.http_srv, d.http_port, on_http) != 0) ||
+	    ((d.fault.mask & DEVD_FAULT_OPEN_SHELL) && listen_on(&d, &d.shell_srv, d.fault.shell_port, on_shell) != 0)) {
 		devd_state_close(&d);
 		return DEVD_EXIT_ERROR;
 	}

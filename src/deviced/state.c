@@ -93,6 +93,8 @@ devd_identity_write(const struct toride_dev_vfs *vfs, const struct devd_identity
 int
 devd_dev_open(struct devd *d)
 {
+	if ((d->fault.mask & DEVD_FAULT_VOLATILE_SETTINGS) && devd_fault_vfs_wrap(d) != 0)
+		return TORIDE_DEV_ENOMEM;
 	struct toride_dev_options o = {
 		.target = d->id.target,
 		.model = d->id.model[0] != '\0' ? d->id.model : NULL,
@@ -195,7 +197,7 @@ devd_status_text(struct devd *d)
 	             "last update:     %s\r\n"
 	             "initial mode:    %s\r\n"
 	             "boots:           %u, up %llu s\r\n",
-	             d->id.target, st.running_version, st.running_slot ? st.running_slot : '-',
+	             d->id.target, devd_fault_version(d, st.running_version), st.running_slot ? st.running_slot : '-',
 	             d->fw_selftest_ok ? "" : " [self-test failing]", st.trial ? "yes" : "no", st.tries_left,
 	             st.slot_version[0][0] ? st.slot_version[0] : "-", st.slot_version[1][0] ? st.slot_version[1] : "-",
 	             st.floor, d->boot.rolled_back_version[0] ? d->boot.rolled_back_version : "none",
@@ -213,7 +215,7 @@ devd_status_json(struct devd *d)
 		return NULL;
 	char slot[2] = { st.running_slot, 0 };
 	json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:i, s:s, s:{s:s?, s:s?}, s:s?, s:b, s:s?, s:s, s:i, s:I}",
-	                      "target", d->id.target, "version", st.running_version, "slot", slot, "trial",
+	                      "target", d->id.target, "version", devd_fault_version(d, st.running_version), "slot", slot, "trial",
 	                      st.trial, "confirmed", !st.trial, "tries_left", (int)st.tries_left, "floor", st.floor,
 	                      "slots", "a", st.slot_version[0][0] ? st.slot_version[0] : NULL, "b",
 	                      st.slot_version[1][0] ? st.slot_version[1] : NULL, "rolled_back_version",

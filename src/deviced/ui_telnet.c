@@ -201,7 +201,7 @@ do_login(struct devd_conn *c, const char *password)
 	struct tui *t = ui(c);
 	struct toride_dev_login_result res;
 	say(c, "\r\n");
-	int r = toride_dev_login(c->d->dev, c->peer, t->user, password, &res);
+	int r = devd_fault_login(c->d, c->peer, t->user, password, &res);
 	if (r == 0) {
 		bool must = res.must_change;
 		snprintf(t->token, sizeof(t->token), "%s", res.token);
@@ -275,8 +275,13 @@ do_change(struct devd_conn *c, const char *retyped)
 		change_failed(c);
 		return;
 	}
-	int r = toride_dev_change_password(c->d->dev, t->token, t->oldpw, t->newpw, reason, sizeof(reason));
+	char real_old[DEVD_FAULT_PW_MAX];
+	int r = toride_dev_change_password(c->d->dev, t->token,
+	                                   devd_fault_old_password(c->d, t->oldpw, real_old, sizeof(real_old)), t->newpw,
+	                                   reason, sizeof(reason));
+	sodium_memzero(real_old, sizeof(real_old));
 	if (r == 0) {
+		devd_fault_password_changed(c->d, t->newpw);
 		devd_log("telnet: %s changed the password from %s", t->user, c->peer);
 		say(c, "Password changed.\r\n");
 		wipe_secrets(t);
