@@ -13,6 +13,7 @@ int cmd_report(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
 int cmd_sign(int argc, char **argv);   /* cmd_bundle.c */
 int cmd_bundle(int argc, char **argv); /* cmd_bundle.c */
+int cmd_conform(int argc, char **argv); /* cmd_conform.c */
 
 /* Exit codes shared by all subcommands. */
 #define TORIDE_EXIT_OK 0

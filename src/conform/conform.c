@@ -49,7 +49,10 @@ const struct conform_check conform_checks[] = {
 	 "繰り返しの誤ログインが遅延またはロックされること", conform_check_brute},
 	{"known-defaults", "JP-34-10-2", "S1.1-02", "No service accepts a known default credential",
 	 "既知の初期認証情報でログインできるサービスがないこと", conform_check_defaults},
-	/* c2: the "update" (JP-34-10-3) and "power" (JP-34-10-4) entries go here. */
+	{"update", "JP-34-10-3", "S1.1-06", "Only correctly signed newer firmware installs",
+	 "正しく署名された新しいファームウェアのみ導入できること", conform_check_update},
+	{"power", "JP-34-10-4", "", "Settings and firmware survive a power cut",
+	 "電源遮断後も設定とファームウェアが維持されること", conform_check_power},
 };
 const size_t conform_n_checks = sizeof conform_checks / sizeof conform_checks[0];
 
@@ -513,6 +516,23 @@ out:
 
 /* ---------------------------------------------------------------- the run */
 
+int
+conform_services_ensure(struct conform_run *run, json_t *item)
+{
+	if (run->n_services > 0)
+		return 0;
+	/* The access check did not run (--only): scan the same way, its steps kept out of this item. */
+	json_t *scratch = json_object();
+	if (scratch == NULL)
+		return TORIDE_ENOMEM;
+	json_object_set_new(scratch, "check", json_string("access"));
+	int r = conform_check_access(run, scratch);
+	conform_step(run, item, "info", "find services (the access check's scan)", NULL, "%zu open port(s); access verdict %s",
+	             run->n_services, json_string_value(json_object_get(scratch, "verdict")));
+	json_decref(scratch);
+	return r;
+}
+
 static json_t *
 item_new(const struct conform_check *c)
 {
@@ -607,4 +627,69 @@ conform_run_all(struct conform_run *run)
 	json_object_set_new(run->result, "finished", json_string(at));
 	json_object_set_new(run->result, "verdict", json_string(conform_verdict_name(conform_overall(run->result))));
 	return r;
+}
+
+/* ---------------------------------------------------------------- known lists */
+
+/* Why 512: longest line of the lists we read (CSV rows, table rows) is well below. */
+#define CONFORM_LIST_LINE_MAX 512
+
+static bool
+file_has_password(const char *path, const char *password, int kind)
+{
+	FILE *f = fopen(path, "r");
+	char line[CONFORM_LIST_LINE_MAX];
+	bool found = false;
+	char low[CONFORM_LIST_LINE_MAX];
+	size_t pl = strlen(password);
+	if (f == NULL || pl >= sizeof low)
+		goto out;
+	for (size_t i = 0; i <= pl; i++)
+		low[i] = (password[i] >= 'A' && password[i] <= 'Z') ? (char)(password[i] + 32) : password[i];
+	while (!found && fgets(line, sizeof line, f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '#')
+			continue;
+		const char *field = line;
+		if (kind == 0) { /* banned list: one lower-cased password a line */
+			found = strcmp(field, low) == 0;
+		} else if (kind == 1) { /* mirai.tsv: user TAB password TAB weight */
+			char *t1 = strchr(line, '\t');
+			char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+			if (t1 && t2) {
+				*t2 = '\0';
+				found = strcmp(t1 + 1, password) == 0;
+			}
+		} else { /* vendor CSV: vendor,user,password (password is the last field) */
+			char *c = strrchr(line, ',');
+			found = c != NULL && strcmp(c + 1, password) == 0;
+		}
+	}
+out:
+	if (f != NULL)
+		fclose(f);
+	return found;
+}
+
+bool
+conform_password_listed(const char *password, const char **which)
+{
+	char path[4096];
+	static const struct {
+		const char *file, *name;
+		int kind;
+	} lists[] = {
+		{"credentials/mirai.tsv", "Mirai's credential table", 1},
+		{"credentials/vendor-defaults.csv", "the vendor default credentials", 2},
+		{"device/banned-passwords.txt", "the banned password list", 0},
+	};
+	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", conform_data_dir(), lists[i].file);
+		if (file_has_password(path, password, lists[i].kind)) {
+			if (which != NULL)
+				*which = lists[i].name;
+			return true;
+		}
+	}
+	return false;
 }

@@ -113,6 +113,14 @@ int conform_http_header(const struct conform_http_resp *r, const char *name, cha
  * password method, http with auth, ftp, mqtt, rtsp asking for credentials. */
 bool conform_service_takes_password(const struct conform_run *run, const struct conform_service *s);
 
+/* Fill run->services by the access check's scan when it has not run (e.g. --only credentials);
+ * records one step in item. */
+int conform_services_ensure(struct conform_run *run, json_t *item);
+
+/* Is password in a known list (Mirai's table, any vendor default, the device banned list)? The
+ * list's name goes into which (static). */
+bool conform_password_listed(const char *password, const char **which);
+
 /* The catalog (loaded once per run_all; NULL if it cannot be read). */
 const struct toride_catalog *conform_catalog(void);
 

@@ -211,8 +211,16 @@ conform_survey(struct conform_run *run, const struct conform_survey_opts *o, jso
 	ssize_t got;
 	while ((got = getline(&line, &line_cap, f)) > 0) {
 		json_t *ev = NULL;
-		if (toride_event_parse_line(line, (size_t)got, &ev) == 0)
-			json_array_append_new(arr, ev);
+		if (toride_event_parse_line(line, (size_t)got, &ev) != 0)
+			continue;
+		/* A full port scan writes one probe_done per closed port: only open ones matter. */
+		const char *state = json_string_value(json_object_get(ev, "state"));
+		if (strcmp(json_string_value(json_object_get(ev, "type")), "probe_done") == 0 &&
+		    (state == NULL || strcmp(state, "open") != 0)) {
+			json_decref(ev);
+			continue;
+		}
+		json_array_append_new(arr, ev);
 	}
 	*events = arr;
 	arr = NULL;
