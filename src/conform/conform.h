@@ -87,6 +87,12 @@ struct conform_description {
 	unsigned known_defaults_max_pairs; /* pairs tried per service by known-defaults, 0 = all */
 	unsigned scan_rate;               /* new connections per second of the port scan, default 2000 */
 	bool freshly_provisioned;         /* declared: the unit is in factory state right now */
+
+	/* c2 (update, power): optional fields, parsed by conform_describe_c2(); 0 = default */
+	unsigned update_boot_s;           /* "update": {"boot_seconds"}: how long an installed firmware
+	                                     may take to reboot and report, default CONFORM_DEFAULT_BOOT_S */
+	unsigned power_repeat;            /* "power": {"repeat"}: cuts during a password change,
+	                                     default CONFORM_DEFAULT_POWER_REPEAT */
 };
 
 /* Parses a description (JSON text of at most CONFORM_MAX_FILE bytes). 0, TORIDE_EPARSE with a
@@ -170,6 +176,72 @@ int conform_hook_run(struct conform_run *run, json_t *item, const struct conform
 int conform_run_all(struct conform_run *run);
 /* Overall verdict: fail if any check failed, unknown if any is unknown, else pass. */
 enum conform_verdict conform_overall(const json_t *result);
+
+/* ---- c2: update (JP-34-10-3) and power (JP-34-10-4) checks ------------------------------------ */
+
+#define CONFORM_DEFAULT_BOOT_S 120     /* a camera reboots into new firmware in a minute or two */
+#define CONFORM_MAX_BOOT_S 3600
+#define CONFORM_DEFAULT_POWER_REPEAT 3 /* cuts during a change: a few timings around the commit */
+#define CONFORM_MAX_POWER_REPEAT 20
+
+/* The optional members of "update" and "power" that belong to these checks ("update":
+ * "boot_seconds"; "power": "repeat"). The description parser calls this with the two objects
+ * (either may be NULL) after its own fields; it must list these names as known. 0, or
+ * TORIDE_EPARSE with a message naming the field in err. */
+int conform_describe_c2(const json_t *update, const json_t *power, struct conform_description *d, char *err,
+                        size_t err_cap);
+
+int conform_check_update(struct conform_run *run, json_t *item);
+int conform_check_power(struct conform_run *run, json_t *item);
+
+/* The device under examination as both checks drive it: through the built-in adapter
+ * ("adapter": "toride-deviced": HTTP admin at admin_url, JSON login/password/status/update/reboot)
+ * or through the hooks (login_check, change_password, version, update). Every call records its
+ * request and the device's answer as a step of item. */
+struct conform_dev_session {
+	char cookie[160]; /* "session=<token>" (adapter), "" without a session */
+};
+enum conform_login {
+	CONFORM_LOGIN_REFUSED = 0,
+	CONFORM_LOGIN_OK = 1,          /* full access */
+	CONFORM_LOGIN_MUST_CHANGE = 2, /* logged in, but only the password change is allowed */
+};
+/* Logs in as desc->user with password (what names it in the steps: "the factory password", ...).
+ * Waits out a throttle answer (429 + Retry-After) up to a bound. enum conform_login or < 0. */
+int conform_dev_login(struct conform_run *run, json_t *item, const char *password, const char *what,
+                      struct conform_dev_session *s);
+/* Changes old -> new: 0 changed, 1 refused, < 0 error. */
+int conform_dev_change_password(struct conform_run *run, json_t *item, struct conform_dev_session *s,
+                                const char *old_pw, const char *new_pw);
+/* A session with full access using run->current_password; when that is unknown or refused,
+ * the factory password, changing it to a fresh one if the device insists (run->current_password
+ * follows). 0, 1 when no credential works, or < 0. */
+int conform_dev_session(struct conform_run *run, json_t *item, struct conform_dev_session *s);
+/* The running firmware version (status JSON "version", or the version hook's first line). */
+int conform_dev_version(struct conform_run *run, json_t *item, struct conform_dev_session *s, char *out,
+                        size_t cap);
+/* Installs a bundle file: 0 accepted, 1 refused (the device's answer in answer), < 0 error. */
+int conform_dev_install(struct conform_run *run, json_t *item, struct conform_dev_session *s, const char *path,
+                        const char *what, char *answer, size_t answer_cap);
+/* After an install (adapter: asks for the reboot), waits up to desc->update_boot_s until the
+ * device answers again with expect (NULL: any version) running confirmed; version_out gets the
+ * last version seen. 0, TORIDE_ETIMEOUT, or < 0. */
+int conform_dev_reboot_wait(struct conform_run *run, json_t *item, struct conform_dev_session *s,
+                            const char *expect, bool reboot, char *version_out, size_t cap);
+/* Whether the admin interface answers an operation without a session (adapter: GET /status):
+ * 1 open, 0 refused, < 0 could not tell. */
+int conform_dev_open_access(struct conform_run *run, json_t *item);
+/* Waits up to ms until the admin port accepts a connection again (adapter; true without one). */
+bool conform_dev_wait_up(struct conform_run *run, unsigned ms);
+/* Dotted numeric version comparison ("1.10" > "1.9"; missing parts are 0): <0, 0, >0. */
+int conform_version_cmp(const char *a, const char *b);
+/* A version strictly above v ("2.0" for "1.4.1") and one strictly below ("" if none). */
+void conform_version_next(const char *v, char *out, size_t cap);
+void conform_version_prev(const char *v, char *out, size_t cap);
+/* Builds a signed bundle with `toride bundle create` (run->toride_bin, desc bundle_key) of a demo
+ * firmware image (docs/deviced.md) in run->work_dir: 0 and the path in out, or < 0. */
+int conform_bundle_build(struct conform_run *run, json_t *item, const char *target, const char *version,
+                         char *out, size_t cap);
 
 /* ---- report (report_html.c, report_pdf.c) -------------------------------------------------- */
 
