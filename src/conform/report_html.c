@@ -455,12 +455,35 @@ put_outcome(FILE *out, const json_t *step)
 	fputs(dash, out);
 }
 
+/* Decodes the run of \\xHH escapes at s[i..cut) into bytes (at most cap); returns how many
+ * bytes of s it covered (0 if there is no \\xHH at i). */
+static size_t
+hex_run(const char *s, size_t i, size_t cut, unsigned char *bytes, size_t cap, size_t *nb)
+{
+	size_t j = i;
+	*nb = 0;
+	while (j + 4 <= cut) {
+		if (*nb == cap || s[j] != '\\' || s[j + 1] != 'x')
+			break;
+		int h = toride_hexval(s[j + 2]), l = toride_hexval(s[j + 3]);
+		if (h < 0 || l < 0)
+			break;
+		bytes[(*nb)++] = (unsigned char)(h << 4 | l);
+		j += 4;
+	}
+	return j - i;
+}
+
 /* Evidence is escaped text (toride_escape_bytes: \\n, \\r, \\xHH): each "\\n" escape also
- * breaks the line so a transcript reads as the session did. Capped like any text. */
+ * breaks the line so a transcript reads as the session did, and runs of \\xHH that form valid,
+ * printable UTF-8 (a Japanese banner) show as the characters; any other byte of such a run shows
+ * as the same \\xHH again (toride_escape_html), so nothing hidden becomes visible differently.
+ * Capped like any text. */
 static void
 put_evidence(FILE *out, const char *s, size_t n)
 {
 	size_t cut = n, run = 0;
+	unsigned char bytes[256];
 	if (n > REPORT_EVIDENCE_MAX) {
 		cut = REPORT_EVIDENCE_MAX;
 		while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
@@ -473,6 +496,15 @@ put_evidence(FILE *out, const char *s, size_t n)
 			toride_escape_html(out, s + run, i + 2 - run);
 			fputc('\n', out);
 			run = i + 2;
+		} else if (s[i + 1] == 'x') {
+			size_t nb, len = hex_run(s, i, cut, bytes, sizeof bytes, &nb);
+			if (len > 0) {
+				toride_escape_html(out, s + run, i - run);
+				toride_escape_html(out, (const char *)bytes, nb);
+				run = i + len;
+				i += len - 1;
+				continue;
+			}
 		}
 		i++; /* the escaped character is never the start of another escape */
 	}

@@ -223,6 +223,27 @@ test_hostile_types(void **state)
 	json_decref(r);
 }
 
+/* Escaped transcripts (toride_escape_bytes, as the engine stores them): Japanese in \\xHH shows as
+ * text, everything else stays the escape it was; markup decoded from \\x3c stays inert. */
+static void
+test_escaped_evidence(void **state)
+{
+	(void)state;
+	json_t *r = json_pack("{s:[{s:s, s:s, s:[{s:s}]}]}", "items", "requirement", "JP-34-10-1", "verdict", "pass",
+	                      "steps", "evidence",
+	                      "\\xe7\\x8e\\x84\\xe9\\x96\\xa2 login:\\r\\n\\xff\\xfd\\x01 \\x1b[0m "
+	                      "\\xe2\\x80\\xae \\\\xe7\\x8e\\x84 \\x3cscript\\x3e \\x00 \\xe7\\x8e end");
+	size_t len;
+	char *html = render(r, &len);
+	assert_inert(html, len);
+	const char *want = "玄関 login:\\r\\n\n\\xff\\xfd\\x01 \\x1b[0m \\u{202e} \\\\xe7\\x8e\\x84 &lt;script&gt; "
+	                   "\\x00 \\xe7\\x8e end</pre>";
+	if (strstr(html, want) == NULL)
+		fail_msg("evidence not rendered as expected:\n%s", strstr(html, "<pre") ? strstr(html, "<pre") : html);
+	free(html);
+	json_decref(r);
+}
+
 static void
 test_missing_fields(void **state)
 {
@@ -396,6 +417,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_deviced_pass),
 		cmocka_unit_test(test_busybox_fail),
 		cmocka_unit_test(test_hostile_types),
+		cmocka_unit_test(test_escaped_evidence),
 		cmocka_unit_test(test_missing_fields),
 		cmocka_unit_test(test_overall_mismatch),
 		cmocka_unit_test(test_without_catalog),
