@@ -441,8 +441,12 @@ scheme_key_only(struct cred_ctx *c)
 			               "鍵認証のみと宣言された機器にパスワードで認証するサービスがあります。");
 		}
 	}
-	if (ssh == 0 && !c->violation)
+	if (run->n_services == 0) {
+		conform_step(run, c->item, "error", "key-only", NULL, "no open service found: nothing was examined");
+		note_unknown(c, "No service was found to examine.", "検査できるサービスが見つかりませんでした。");
+	} else if (ssh == 0 && !c->violation) {
 		conform_step(run, c->item, "info", "key-only", NULL, "no SSH service found; no password service either");
+	}
 }
 
 static void

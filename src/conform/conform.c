@@ -317,36 +317,73 @@ shell_quote(struct toride_buf *b, const char *s)
 	return r;
 }
 
+/* Append s for a double-quoted context: \ $ ` " escaped, everything else literal. */
+static int
+dquote_escape(struct toride_buf *b, const char *s)
+{
+	int r = 0;
+	for (const char *p = s; r == 0 && *p; p++) {
+		if (*p == '\\' || *p == '$' || *p == '`' || *p == '"')
+			r = toride_buf_append(b, "\\", 1);
+		if (r == 0)
+			r = toride_buf_append(b, p, 1);
+	}
+	return r;
+}
+
 /* Expand {name} placeholders of cmd for the given names (plus {address}); other braces are left
- * as written (jq filters, ${VAR}). */
+ * as written (jq filters, ${VAR}). The value always arrives as exactly one literal word part,
+ * whatever quoting the author wrote around the placeholder: the shell's quote state is tracked,
+ * so a value inside '...' closes and reopens the quote and inside "..." gets \-escapes. */
 static int
 hook_expand(const struct conform_run *run, const char *cmd, const char *const *names,
             const char *const *values, size_t n, struct toride_buf *out)
 {
+	enum { Q_NONE, Q_SINGLE, Q_DOUBLE } q = Q_NONE;
 	int r = 0;
 	const char *p = cmd;
 	while (r == 0 && *p) {
 		if (*p == '{') {
 			const char *e = strchr(p + 1, '}');
-			bool done = false;
+			const char *val = NULL;
 			if (e != NULL) {
 				size_t len = (size_t)(e - p - 1);
-				for (size_t i = 0; i < n && !done; i++) {
-					if (names[i] != NULL && strlen(names[i]) == len && memcmp(names[i], p + 1, len) == 0) {
-						r = shell_quote(out, values[i] ? values[i] : "");
-						done = true;
-					}
-				}
-				if (!done && len == 7 && memcmp(p + 1, "address", 7) == 0 && run->desc != NULL) {
-					r = shell_quote(out, run->desc->address_text);
-					done = true;
-				}
+				for (size_t i = 0; i < n && val == NULL; i++)
+					if (names[i] != NULL && strlen(names[i]) == len && memcmp(names[i], p + 1, len) == 0)
+						val = values[i] ? values[i] : "";
+				if (val == NULL && len == 7 && memcmp(p + 1, "address", 7) == 0 && run->desc != NULL)
+					val = run->desc->address_text;
 			}
-			if (done) {
+			if (val != NULL) {
+				if (q == Q_DOUBLE) {
+					r = dquote_escape(out, val);
+				} else {
+					if (q == Q_SINGLE)
+						r = toride_buf_append_str(out, "'");
+					if (r == 0)
+						r = shell_quote(out, val);
+					if (r == 0 && q == Q_SINGLE)
+						r = toride_buf_append_str(out, "'");
+				}
 				p = e + 1;
 				continue;
 			}
 		}
+		/* track the author's quoting */
+		if (q == Q_NONE && *p == '\\' && p[1] != '\0') {
+			r = toride_buf_append(out, p, 2);
+			p += 2;
+			continue;
+		}
+		if (q == Q_DOUBLE && *p == '\\' && p[1] != '\0') {
+			r = toride_buf_append(out, p, 2);
+			p += 2;
+			continue;
+		}
+		if (*p == '\'' && q != Q_DOUBLE)
+			q = q == Q_SINGLE ? Q_NONE : Q_SINGLE;
+		else if (*p == '"' && q != Q_SINGLE)
+			q = q == Q_DOUBLE ? Q_NONE : Q_DOUBLE;
 		r = toride_buf_append(out, p, 1);
 		p++;
 	}
