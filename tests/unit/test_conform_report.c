@@ -196,6 +196,28 @@ test_busybox_fail(void **state)
 	json_decref(r);
 }
 
+/* A result written by `toride conform run` (busybox telnetd, factory password admin/admin). */
+static void
+test_real_busybox(void **state)
+{
+	(void)state;
+	json_t *r = load("real-busybox-telnetd-fail.json");
+	size_t len;
+	char *html = render(r, &len);
+	assert_inert(html, len);
+	assert_titles(html);
+	assert_row(html, "JP-34-10-1", "pass");
+	assert_row(html, "JP-34-10-2", "fail");
+	assert_row(html, "JP-34-10-3", "unknown");
+	assert_row(html, "JP-34-10-4", "unknown");
+	assert_row(html, "TORIDE-BRUTE", "fail");
+	assert_non_null(strstr(html, "id=\"overall\" data-verdict=\"fail\""));
+	assert_null(strstr(html, "class=\"warn\""));
+	assert_int_equal(count(html, "<section class=\"check\""), 6);
+	free(html);
+	json_decref(r);
+}
+
 static void
 test_hostile_types(void **state)
 {
@@ -416,6 +438,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_deviced_pass),
 		cmocka_unit_test(test_busybox_fail),
+		cmocka_unit_test(test_real_busybox),
 		cmocka_unit_test(test_hostile_types),
 		cmocka_unit_test(test_escaped_evidence),
 		cmocka_unit_test(test_missing_fields),
