@@ -340,16 +340,18 @@ conform_dev_session(struct conform_run *run, json_t *item, struct conform_dev_se
 	r = conform_dev_login(run, item, d->factory_password, "the factory password", s);
 	if (r < 0)
 		return r;
-	if (r == CONFORM_LOGIN_OK) {
-		snprintf(run->current_password, sizeof run->current_password, "%s", d->factory_password);
-		return 0;
-	}
-	if (r != CONFORM_LOGIN_MUST_CHANGE)
+	if (r != CONFORM_LOGIN_OK && r != CONFORM_LOGIN_MUST_CHANGE)
 		return 1;
+	/* Never examine with the factory password itself: a device where it stays valid would make
+	 * every "old password" look alive. Change it (a compliant device insists anyway). */
 	char fresh[64];
 	conform_random_password(fresh, sizeof fresh);
-	if (conform_dev_change_password(run, item, s, d->factory_password, fresh) != 0)
-		return 1;
+	if (conform_dev_change_password(run, item, s, d->factory_password, fresh) != 0) {
+		if (r != CONFORM_LOGIN_OK)
+			return 1;
+		snprintf(run->current_password, sizeof run->current_password, "%s", d->factory_password);
+		return conform_dev_login(run, item, d->factory_password, "the factory password", s) == CONFORM_LOGIN_OK ? 0 : 1;
+	}
 	snprintf(run->current_password, sizeof run->current_password, "%s", fresh);
 	r = conform_dev_login(run, item, fresh, "the examiner's new password", s);
 	return r == CONFORM_LOGIN_OK ? 0 : r < 0 ? r : 1;
