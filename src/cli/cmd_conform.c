@@ -1,6 +1,7 @@
 /*
  * toride conform: examine one device against art. 34-10 and JC-STAR star 1 (docs/conform.md).
- *   toride conform run --describe FILE [-o result.json] [--only CHECK] [-q]
+ *   toride conform run --describe FILE [-o result.json] [--html F] [--pdf F] [--only CHECK] [-q]
+ *   toride conform report RESULT.json --html F [--pdf F]
  *   toride conform describe --check FILE
  * Exit: 0 pass, 1 fail, 4 unknown, 2 usage, 3 error.
  */
@@ -25,8 +26,9 @@
 static void
 usage_main(FILE *out)
 {
-	fprintf(out, "usage: toride conform <run|describe> [options]\n\n"
+	fprintf(out, "usage: toride conform <run|report|describe> [options]\n\n"
 	             "  run       examine one device described by a description file; write result.json\n"
+	             "  report    render a result.json as a self-contained HTML page (and PDF), offline\n"
 	             "  describe  validate a description file (--check FILE)\n\n"
 	             "Run 'toride conform <subcommand> --help' for its options. Format: docs/conform.md.\n");
 }
@@ -34,7 +36,7 @@ usage_main(FILE *out)
 static void
 usage_run(FILE *out)
 {
-	fprintf(out, "usage: toride conform run --describe FILE [-o RESULT.json] [--only CHECK] [-q]\n\n"
+	fprintf(out, "usage: toride conform run --describe FILE [-o RESULT.json] [--html F] [--pdf F] [--only CHECK] [-q]\n\n"
 	             "Examine the one device the description names (its address only), check by check:\n");
 	for (size_t i = 0; i < conform_n_checks; i++)
 		fprintf(out, "  %-15s %s (%s)\n", conform_checks[i].id, conform_checks[i].title,
@@ -42,6 +44,8 @@ usage_run(FILE *out)
 	fprintf(out, "\noptions:\n"
 	             "  --describe FILE   device description (JSON, docs/conform.md)\n"
 	             "  -o, --output FILE result document (JSON); default: standard output\n"
+	             "  --html FILE       also write the report page (Japanese and English)\n"
+	             "  --pdf FILE        also write the report as PDF (headless Chromium)\n"
 	             "  --only CHECK      run only this check\n"
 	             "  --work-dir DIR    scratch directory (default: a new one under $TMPDIR, removed after)\n"
 	             "  -q, --quiet       no progress lines on standard error\n\n"
@@ -96,12 +100,99 @@ write_result(const json_t *result, const char *path)
 	return 0;
 }
 
+static void
+usage_report(FILE *out)
+{
+	fprintf(out, "usage: toride conform report RESULT.json --html FILE [--pdf FILE]\n\n"
+	             "Render a result document as a self-contained HTML page (no external resources; Japanese\n"
+	             "and English) and, with --pdf, a PDF through headless Chromium. Offline: nothing is examined.\n"
+	             "exit status: 0 written, 2 usage error, 3 error\n");
+}
+
+/* HTML to html_path (or a scratch file when only a PDF is wanted), then the PDF. 0 or -1 (message
+ * printed). */
+static int
+render(const json_t *result, const char *html_path, const char *pdf_path, const char *scratch_dir)
+{
+	char tmp[PATH_MAX] = "";
+	const char *hp = html_path;
+	if (hp == NULL && pdf_path != NULL) {
+		snprintf(tmp, sizeof tmp, "%s/report.html", scratch_dir ? scratch_dir : "/tmp");
+		hp = tmp;
+	}
+	if (hp == NULL)
+		return 0;
+	FILE *f = fopen(hp, "w");
+	if (f == NULL) {
+		fprintf(stderr, "toride conform: cannot write %s: %s\n", hp, strerror(errno));
+		return -1;
+	}
+	int r = conform_report_html(result, f);
+	if (fclose(f) != 0 && r == 0)
+		r = TORIDE_EIO;
+	if (r != 0) {
+		fprintf(stderr, "toride conform: HTML report %s: %s\n", hp, toride_strerror(r));
+		return -1;
+	}
+	if (pdf_path != NULL) {
+		char err[1024];
+		if ((r = conform_report_pdf(hp, pdf_path, err, sizeof err)) != 0) {
+			fprintf(stderr, "toride conform: PDF report %s: %s\n", pdf_path, err);
+			return -1;
+		}
+	}
+	if (tmp[0] != '\0')
+		unlink(tmp);
+	return 0;
+}
+
+static int
+conform_cmd_report(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"html", required_argument, NULL, 'H'},
+		{"pdf", required_argument, NULL, 'P'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *html = NULL, *pdf = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'H': html = optarg; break;
+		case 'P': pdf = optarg; break;
+		case 'h': usage_report(stdout); return TORIDE_EXIT_OK;
+		default: usage_report(stderr); return TORIDE_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1 || (html == NULL && pdf == NULL)) {
+		usage_report(stderr);
+		return TORIDE_EXIT_USAGE;
+	}
+	json_error_t je;
+	/* Why the cap: a result document is evidence text of a few MB at most. */
+	json_t *result = json_load_file(argv[optind], JSON_REJECT_DUPLICATES, &je);
+	if (result == NULL || !json_is_object(result)) {
+		fprintf(stderr, "toride conform report: %s: not a result document (%s)\n", argv[optind],
+		        result == NULL ? je.text : "not an object");
+		json_decref(result);
+		return TORIDE_EXIT_ERROR;
+	}
+	const char *t = getenv("TMPDIR");
+	int r = render(result, html, pdf, t && *t ? t : "/tmp");
+	json_decref(result);
+	return r == 0 ? TORIDE_EXIT_OK : TORIDE_EXIT_ERROR;
+}
+
 static int
 conform_cmd_run(int argc, char **argv)
 {
-	enum { O_DESCRIBE = 256, O_ONLY, O_WORK };
+	enum { O_DESCRIBE = 256, O_ONLY, O_WORK, O_HTML, O_PDF };
 	static const struct option opts[] = {
 		{"describe", required_argument, NULL, O_DESCRIBE},
+		{"html", required_argument, NULL, O_HTML},
+		{"pdf", required_argument, NULL, O_PDF},
 		{"output", required_argument, NULL, 'o'},
 		{"only", required_argument, NULL, O_ONLY},
 		{"work-dir", required_argument, NULL, O_WORK},
@@ -109,7 +200,7 @@ conform_cmd_run(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *describe = NULL, *output = NULL, *only = NULL, *work = NULL;
+	const char *describe = NULL, *output = NULL, *only = NULL, *work = NULL, *html = NULL, *pdf = NULL;
 	bool quiet = false;
 	int c;
 	optind = 1;
@@ -119,6 +210,8 @@ conform_cmd_run(int argc, char **argv)
 		case 'o': output = optarg; break;
 		case O_ONLY: only = optarg; break;
 		case O_WORK: work = optarg; break;
+		case O_HTML: html = optarg; break;
+		case O_PDF: pdf = optarg; break;
 		case 'q': quiet = true; break;
 		case 'h': usage_run(stdout); return TORIDE_EXIT_OK;
 		default: usage_run(stderr); return TORIDE_EXIT_USAGE;
@@ -181,6 +274,8 @@ conform_cmd_run(int argc, char **argv)
 		fprintf(stderr, "toride conform run: cannot write %s: %s\n", output ? output : "stdout", toride_strerror(r));
 		goto out;
 	}
+	if (render(run.result, html, pdf, work) != 0)
+		goto out;
 	enum conform_verdict v = conform_overall(run.result);
 	if (!quiet) {
 		size_t i;
@@ -251,6 +346,8 @@ cmd_conform(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return conform_cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "report") == 0)
+		return conform_cmd_report(argc - 1, argv + 1);
 	if (strcmp(argv[1], "describe") == 0)
 		return conform_cmd_describe(argc - 1, argv + 1);
 	fprintf(stderr, "toride conform: unknown subcommand '%s'\n", argv[1]);

@@ -272,7 +272,7 @@ parse_update(struct dctx *c, const json_t *root, struct conform_description *d)
 	int r = get_object(c, root, "update", "", &o, false);
 	if (r != 0 || o == NULL)
 		return r;
-	static const char *const allowed[] = {"command", "version", "bundles", "key", "target", NULL};
+	static const char *const allowed[] = {"command", "version", "bundles", "key", "target", "boot_seconds", NULL};
 	static const char *const ballowed[] = {"newer", "older", "unsigned", "wrong_target", NULL};
 	if ((r = only_known(c, o, "update", allowed)) != 0 || (r = get_hook(c, o, "command", "update", &d->update)) != 0 ||
 	    (r = get_hook(c, o, "version", "update", &d->version)) != 0 ||
@@ -298,7 +298,7 @@ parse_power(struct dctx *c, const json_t *root, struct conform_description *d)
 	int r = get_object(c, root, "power", "", &o, false);
 	if (r != 0 || o == NULL)
 		return r;
-	static const char *const allowed[] = {"cut", "restore", "settle_seconds", NULL};
+	static const char *const allowed[] = {"cut", "restore", "settle_seconds", "repeat", NULL};
 	if ((r = only_known(c, o, "power", allowed)) != 0 || (r = get_hook(c, o, "cut", "power", &d->power_cut)) != 0 ||
 	    (r = get_hook(c, o, "restore", "power", &d->power_restore)) != 0 ||
 	    (r = get_uint(c, o, "settle_seconds", "power", 0, DESC_MAX_SETTLE, &d->settle_s)) != 0)
@@ -379,6 +379,9 @@ conform_describe_parse(const char *text, size_t len, struct conform_description 
 	    (r = get_uint(&c, root, "known_defaults_max_pairs", "", 0, DESC_MAX_PAIRS, &d->known_defaults_max_pairs)) !=
 	        0 ||
 	    (r = get_uint(&c, root, "scan_rate", "", 1, DESC_MAX_SCAN_RATE, &d->scan_rate)) != 0)
+		goto out;
+	/* the update and power checks' own optional members (check_update.c) */
+	if ((r = conform_describe_c2(json_object_get(root, "update"), json_object_get(root, "power"), d, c.err, c.cap)) != 0)
 		goto out;
 	json_t *fp = json_object_get(root, "freshly_provisioned");
 	if (fp != NULL) {
