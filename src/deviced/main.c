@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -585,6 +586,9 @@ static const char main_help[] =
 int
 main(int argc, char **argv)
 {
+	/* A peer that closes while an answer is being written must cost an EPIPE on that one
+	 * connection, not the whole device (libuv writes with write(2), which raises SIGPIPE). */
+	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "toride-deviced: libsodium failed to initialise\n");
 		return DEVD_EXIT_ERROR;

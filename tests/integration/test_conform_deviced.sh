@@ -100,20 +100,25 @@ examine() { # examine INDEX: start the device, run toride conform in the examine
 	env $(env_of "$1") "$CTL" stop
 }
 
+# ONLY=name[,name] runs a subset (debugging).
+SEL=()
 for i in "${!NAMES[@]}"; do
+	[ -z "${ONLY:-}" ] || [[ ",$ONLY," == *",${NAMES[$i]},"* ]] && SEL+=("$i")
+done
+for i in "${SEL[@]}"; do
 	setup "$i" || die "setting up ${NAMES[$i]} failed: $(cat "$RUN/${NAMES[$i]}/provision.log" 2>/dev/null)"
 done
-ok "six devices provisioned (factory password admin), each in its own namespace pair"
+ok "${#SEL[@]} device(s) provisioned (factory password admin), each in its own namespace pair"
 pids=()
-for i in "${!NAMES[@]}"; do
+for i in "${SEL[@]}"; do
 	examine "$i" &
 	pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
-ok "six examinations finished"
+ok "${#SEL[@]} examination(s) finished"
 
 # ---- verdicts -----------------------------------------------------------------------------------
-for i in "${!NAMES[@]}"; do
+for i in "${SEL[@]}"; do
 	d="$RUN/${NAMES[$i]}"
 	label="${NAMES[$i]}${FAULTS[$i]:+ (--fault ${FAULTS[$i]})}"
 	if [ ! -s "$d/result.json" ]; then
@@ -150,7 +155,7 @@ PY
 done
 
 # Evidence of the update and power checks on the compliant device: every cut is timestamped.
-python3 - "$RUN/compliant/result.json" <<'PY' && ok "compliant device: power cuts recorded with timestamps; update attempts recorded with the device's answers" || bad "evidence of the update/power checks incomplete"
+[ -d "$RUN/compliant" ] && { python3 - "$RUN/compliant/result.json" <<'PY' && ok "compliant device: power cuts recorded with timestamps; update attempts recorded with the device's answers" || bad "evidence of the update/power checks incomplete"; }
 import json, sys
 res = json.load(open(sys.argv[1]))
 items = {it["check"]: it for it in res["items"]}
