@@ -171,8 +171,9 @@ conform_cmd_report(int argc, char **argv)
 		return TORIDE_EXIT_USAGE;
 	}
 	json_error_t je;
-	/* Why the cap: a result document is evidence text of a few MB at most. */
-	json_t *result = json_load_file(argv[optind], JSON_REJECT_DUPLICATES, &je);
+	/* Any JSON object is rendered (the renderer escapes and type-checks every member, NUL included):
+	 * a damaged or hostile result must still be readable by a reviewer. */
+	json_t *result = json_load_file(argv[optind], JSON_ALLOW_NUL, &je);
 	if (result == NULL || !json_is_object(result)) {
 		fprintf(stderr, "toride conform report: %s: not a result document (%s)\n", argv[optind],
 		        result == NULL ? je.text : "not an object");
