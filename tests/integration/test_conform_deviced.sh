@@ -23,8 +23,8 @@ SRC=$(cd "$HERE/../.." && pwd)
 DESC=$SRC/data/conform/toride-deviced.json
 CTL=$HERE/conform_deviced/devctl.sh
 # Lab throttle: 3 free failures, 100 ms doubling, per-account cap 8 s (7.5 guesses/min), source
-# lockout after 10 failures for 15 s (the library's 15 min would stall the later checks).
-THROTTLE=3,100,8000,10,15000
+# lockout after 6 failures for 15 s (the library's 15 min would stall the later checks).
+THROTTLE=3,100,8000,6,15000
 
 fail=0
 t0=$(date +%s)
