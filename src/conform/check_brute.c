@@ -41,6 +41,19 @@ now_s(void)
 	return toride_time_now();
 }
 
+/* The time box is the shortest measurement. It is extended (up to BRUTE_EXTEND times) while the
+ * result is still undecidable: no throttle or lockout answer yet and not more than the free
+ * failures evaluated, so a slow link or a loaded examiner cannot turn "slowed" into a rate. */
+#define BRUTE_EXTEND 4
+static bool
+keep_going(const struct brute_stats *b, double until, double hard_until)
+{
+	double now = now_s();
+	if (now < until)
+		return true;
+	return now < hard_until && b->throttled == 0 && b->n <= BRUTE_FREE_FAILURES;
+}
+
 static bool
 text_throttled(const char *text, size_t len)
 {
@@ -71,13 +84,19 @@ pick_user(const struct conform_run *run, unsigned i, const char *fake)
 }
 
 static void
-brute_telnet(struct conform_run *run, uint16_t port, double until, const char *fake, struct brute_stats *b)
+brute_telnet(struct conform_run *run, uint16_t port, double until, double hard_until, const char *fake,
+             struct brute_stats *b)
 {
 	struct conform_tn *t = NULL;
-	while (now_s() < until) {
+	/* After a refusal the device usually prompts again on the same connection ("Login
+	 * incorrect\r\nlogin: "); that prompt is used as it is, as an attacker would, instead of
+	 * waiting for new text that will not come. */
+	enum toride_tn_screen reprompt = TORIDE_TN_NOTHING;
+	while (keep_going(b, until, hard_until)) {
 		if (t == NULL || conform_tn_closed(t)) {
 			conform_tn_close(t);
 			t = NULL;
+			reprompt = TORIDE_TN_NOTHING;
 			if (conform_tn_open(run, port, &t) != 0) {
 				b->errors++;
 				usleep(200000);
@@ -85,7 +104,8 @@ brute_telnet(struct conform_run *run, uint16_t port, double until, const char *f
 			}
 		}
 		size_t len;
-		enum toride_tn_screen s = conform_tn_wait(t, 5000);
+		enum toride_tn_screen s = reprompt != TORIDE_TN_NOTHING ? reprompt : conform_tn_wait(t, 5000);
+		reprompt = TORIDE_TN_NOTHING;
 		const char *text = conform_tn_text(t, &len);
 		if (text_throttled(text, len)) {
 			b->throttled++;
@@ -121,6 +141,9 @@ brute_telnet(struct conform_run *run, uint16_t port, double until, const char *f
 		} else if (s == TORIDE_TN_FAILURE || s == TORIDE_TN_LOGIN_PROMPT || s == TORIDE_TN_PASSWORD_PROMPT ||
 		           toride_telnet_text_has_failure(text, len)) {
 			record(b);
+			enum toride_tn_screen next = toride_telnet_classify_prompt(text, len);
+			if (next == TORIDE_TN_LOGIN_PROMPT || next == TORIDE_TN_PASSWORD_PROMPT)
+				reprompt = next;
 		} else if (conform_tn_closed(t)) {
 			b->hangups++;
 		} else {
@@ -133,9 +156,10 @@ brute_telnet(struct conform_run *run, uint16_t port, double until, const char *f
 }
 
 static void
-brute_deviced_http(struct conform_run *run, uint16_t port, double until, const char *fake, struct brute_stats *b)
+brute_deviced_http(struct conform_run *run, uint16_t port, double until, double hard_until, const char *fake,
+                   struct brute_stats *b)
 {
-	while (now_s() < until) {
+	while (keep_going(b, until, hard_until)) {
 		char pw[24];
 		conform_random_password(pw, sizeof pw);
 		json_t *j = json_pack("{s:s, s:s}", "user", pick_user(run, b->sent, fake), "password", pw);
@@ -311,10 +335,11 @@ conform_check_brute(struct conform_run *run, json_t *item)
 		         s->service, d->brute_force_seconds, fake, d->user[0] ? d->user : fake);
 		conform_step(run, item, "info", action, NULL, "started");
 		double t0 = now_s(), until = t0 + d->brute_force_seconds;
+		double hard_until = t0 + (double)d->brute_force_seconds * BRUTE_EXTEND;
 		if (strcmp(s->service, "telnet") == 0)
-			brute_telnet(run, s->port, until, fake, b);
+			brute_telnet(run, s->port, until, hard_until, fake, b);
 		else if (adapter_http)
-			brute_deviced_http(run, s->port, until, fake, b);
+			brute_deviced_http(run, s->port, until, hard_until, fake, b);
 		else
 			brute_survey(run, s->port, d->brute_force_seconds, fake, b);
 		double t1 = now_s();
