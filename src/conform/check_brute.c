@@ -170,7 +170,13 @@ brute_deviced_http(struct conform_run *run, uint16_t port, double until, double 
 		int r = conform_http(run, port, "POST", "/login", NULL, "application/json", body, body ? strlen(body) : 0,
 		                     15000, &resp);
 		free(body);
-		if (r != 0) {
+		if (r == TORIDE_ETIMEOUT) {
+			/* The device held its answer for the whole 15 s: a delay is slowing too (the
+			 * reference device answers a lockout-triggering failure only when the lockout ends). */
+			b->throttled++;
+			if (b->sample[0] == '\0')
+				snprintf(b->sample, sizeof b->sample, "no answer to a wrong login within 15 s (delayed)");
+		} else if (r != 0) {
 			b->errors++;
 			usleep(100000);
 		} else if (resp.status == 401) {

@@ -41,28 +41,6 @@
  * read, while the old password is checked (Argon2id takes tens of ms), around the commit. */
 static const unsigned pwr_change_delays_ms[] = {2, 30, 60, 10, 45, 90, 20, 75};
 
-static bool
-use_adapter(const struct conform_run *run)
-{
-	return strcmp(run->desc->adapter, "toride-deviced") == 0 && run->desc->admin_url[0] != '\0';
-}
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 struct pwr {
 	struct conform_run *run;
 	json_t *item;
@@ -85,7 +63,7 @@ cut_record(struct pwr *p, const char *phase, int64_t after_ms)
 static int
 power_cut(struct pwr *p, const char *phase, uint64_t event_ms)
 {
-	int64_t after = event_ms != 0 ? (int64_t)(now_ms() - event_ms) : -1;
+	int64_t after = event_ms != 0 ? (int64_t)(conform_now_ms() - event_ms) : -1;
 	int r = conform_hook_run(p->run, NULL, &p->run->desc->power_cut, NULL, NULL, 0, NULL, 0);
 	cut_record(p, phase, after);
 	if (after >= 0)
@@ -108,7 +86,7 @@ power_restore(struct pwr *p)
 		p->inconclusive = true;
 		return r < 0 ? r : TORIDE_EIO;
 	}
-	sleep_ms(d->settle_s * 1000);
+	conform_sleep_ms(d->settle_s * 1000);
 	bool up = conform_dev_wait_up(p->run, PWR_UP_WAIT_MS);
 	conform_step(p->run, p->item, up ? "info" : "error", "power restored", NULL,
 	             "power back; waited the settle time of %u s%s", d->settle_s,
@@ -141,11 +119,11 @@ raw_start(struct conform_run *run, const char *path, const struct conform_dev_se
 		size_t lens[2] = {head.len, send_len};
 		for (int k = 0; k < 2; k++) {
 			size_t off = 0;
-			uint64_t end = now_ms() + 5000;
-			while (off < lens[k] && now_ms() < end) {
+			uint64_t end = conform_now_ms() + 5000;
+			while (off < lens[k] && conform_now_ms() < end) {
 				ssize_t w = send(fd, parts[k] + off, lens[k] - off, MSG_NOSIGNAL);
 				if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
-					sleep_ms(1);
+					conform_sleep_ms(1);
 					continue;
 				}
 				if (w <= 0)
@@ -182,7 +160,7 @@ hook_reap(pid_t pid)
 		pid_t w = waitpid(pid, &ws, WNOHANG);
 		if (w == pid || (w < 0 && errno != EINTR))
 			return;
-		sleep_ms(100);
+		conform_sleep_ms(100);
 	}
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
@@ -295,7 +273,7 @@ part_after_change(struct pwr *p)
 	snprintf(old_pw, sizeof old_pw, "%s", run->current_password);
 	conform_random_password(new_pw, sizeof new_pw);
 	int r = conform_dev_change_password(run, p->item, &s, old_pw, new_pw);
-	uint64_t ack = now_ms();
+	uint64_t ack = conform_now_ms();
 	if (r != 0) {
 		conform_step(run, p->item, "error", "(a) change the password", NULL, "the change was not acknowledged");
 		p->inconclusive = true;
@@ -324,7 +302,7 @@ part_during_change(struct pwr *p)
 		snprintf(old_pw, sizeof old_pw, "%s", run->current_password);
 		conform_random_password(new_pw, sizeof new_pw);
 		uint64_t sent;
-		if (use_adapter(run)) {
+		if (conform_use_adapter(run)) {
 			json_t *b = json_pack("{s:s, s:s, s:s}", "old", old_pw, "new", new_pw, "new2", new_pw);
 			char *text = b != NULL ? json_dumps(b, JSON_COMPACT) : NULL;
 			json_decref(b);
@@ -333,7 +311,7 @@ part_during_change(struct pwr *p)
 				return;
 			}
 			int fd = raw_start(run, "/password", &s, "application/json", text, strlen(text), strlen(text));
-			sent = now_ms();
+			sent = conform_now_ms();
 			memset(text, 0, strlen(text));
 			free(text);
 			if (fd < 0) {
@@ -342,20 +320,20 @@ part_during_change(struct pwr *p)
 				return;
 			}
 			conform_step(run, p->item, "info", label, NULL, "POST /password sent (change to a fresh password)");
-			sleep_ms(delay);
+			conform_sleep_ms(delay);
 			power_cut(p, label, sent);
 			close(fd);
 		} else {
 			const char *names[] = {"user", "old", "new"};
 			const char *values[] = {run->desc->user, old_pw, new_pw};
 			pid_t pid = hook_background(run, &run->desc->change_password, names, values, 3);
-			sent = now_ms();
+			sent = conform_now_ms();
 			if (pid < 0) {
 				p->inconclusive = true;
 				return;
 			}
 			conform_step(run, p->item, "info", label, NULL, "change_password hook started");
-			sleep_ms(delay);
+			conform_sleep_ms(delay);
 			power_cut(p, label, sent);
 			hook_reap(pid);
 		}
@@ -374,7 +352,7 @@ part_update(struct pwr *p)
 	struct conform_dev_session s;
 	char v0[PWR_VERSION_MAX], vn[PWR_VERSION_MAX], vnow[PWR_VERSION_MAX], bundle[4096] = "", answer[512];
 	conform_step(run, p->item, "info", "(c) power cut during an update", NULL, "start");
-	if (!use_adapter(run) && (d->update.command[0] == '\0' || d->version.command[0] == '\0')) {
+	if (!conform_use_adapter(run) && (d->update.command[0] == '\0' || d->version.command[0] == '\0')) {
 		conform_step(run, p->item, "error", "(c) power cut during an update", NULL,
 		             "not examined: no way to install or read the version (adapter or update hooks)");
 		p->inconclusive = true;
@@ -397,7 +375,7 @@ part_update(struct pwr *p)
 		return;
 	}
 	uint64_t started;
-	if (use_adapter(run)) {
+	if (conform_use_adapter(run)) {
 		uint8_t *data = NULL;
 		size_t len = 0;
 		int r = read_all(bundle, &data, &len);
@@ -407,7 +385,7 @@ part_update(struct pwr *p)
 		}
 		/* Half the bundle, then the cut while the device waits for the rest. */
 		int fd = raw_start(run, "/update", &s, "application/octet-stream", data, len, len / 2);
-		started = now_ms();
+		started = conform_now_ms();
 		free(data);
 		if (fd < 0) {
 			conform_step(run, p->item, "error", "(c) upload", NULL, "cannot start the upload: %s", toride_strerror(fd));
@@ -416,20 +394,20 @@ part_update(struct pwr *p)
 		}
 		conform_step(run, p->item, "info", "(c) upload", NULL, "POST /update of version %s: %zu of %zu bytes sent",
 		             vn, len / 2, len);
-		sleep_ms(50);
+		conform_sleep_ms(50);
 		power_cut(p, "(c) during the update upload", started);
 		close(fd);
 	} else {
 		const char *names[] = {"bundle"};
 		const char *values[] = {bundle};
 		pid_t pid = hook_background(run, &d->update, names, values, 1);
-		started = now_ms();
+		started = conform_now_ms();
 		if (pid < 0) {
 			p->inconclusive = true;
 			return;
 		}
 		conform_step(run, p->item, "info", "(c) update", NULL, "update hook started with version %s", vn);
-		sleep_ms(100);
+		conform_sleep_ms(100);
 		power_cut(p, "(c) during the update", started);
 		hook_reap(pid);
 	}
@@ -467,7 +445,7 @@ part_update(struct pwr *p)
 		p->violation = true;
 		return;
 	}
-	power_cut(p, "(d) after the update was confirmed", now_ms());
+	power_cut(p, "(d) after the update was confirmed", conform_now_ms());
 	if (power_restore(p) != 0 || !session(p, &s))
 		return;
 	if (conform_dev_version(run, p->item, &s, vnow, sizeof vnow) != 0) {
@@ -496,7 +474,7 @@ conform_check_power(struct conform_run *run, json_t *item)
 		                    "電源を遮断・復旧する方法が記述されていません。");
 		return 0;
 	}
-	if (!use_adapter(run) && (d->change_password.command[0] == '\0' || d->login_check.command[0] == '\0')) {
+	if (!conform_use_adapter(run) && (d->change_password.command[0] == '\0' || d->login_check.command[0] == '\0')) {
 		conform_step(run, item, "error", "description", NULL,
 		             "no way to change the password or check a login: give the toride-deviced adapter, or the "
 		             "change_password and login_check hooks");

@@ -41,28 +41,6 @@
 /* Why 4 KiB: the device's answer kept as a step's evidence (JSON error and code). */
 #define UPD_ANSWER_MAX 4096
 
-static bool
-use_adapter(const struct conform_run *run)
-{
-	return strcmp(run->desc->adapter, "toride-deviced") == 0 && run->desc->admin_url[0] != '\0';
-}
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 /* A step, unless item is NULL (quiet polling). */
 static void __attribute__((format(printf, 5, 6)))
 step(struct conform_run *run, json_t *item, const char *outcome, const char *action, const char *fmt, ...)
@@ -231,8 +209,9 @@ login_once(struct conform_run *run, json_t *item, const char *password, const ch
 		s->cookie[0] = '\0';
 		if (conform_http_header(&resp, "Set-Cookie", cookie, sizeof cookie) == 0) {
 			cookie[strcspn(cookie, ";")] = '\0';
-			if (strlen(cookie) < sizeof s->cookie)
-				snprintf(s->cookie, sizeof s->cookie, "%s", cookie);
+			size_t n = strlen(cookie);
+			if (n < sizeof s->cookie)
+				memcpy(s->cookie, cookie, n + 1);
 		}
 		step_http(run, item, "info", action, &resp,
 		          must ? "logged in; the device allows only the password change" : "logged in with full access");
@@ -258,7 +237,7 @@ conform_dev_login(struct conform_run *run, json_t *item, const char *password, c
                   struct conform_dev_session *s)
 {
 	s->cookie[0] = '\0';
-	if (!use_adapter(run)) {
+	if (!conform_use_adapter(run)) {
 		const char *names[] = {"user", "old", "password"};
 		const char *values[] = {run->desc->user, password, password};
 		int r = conform_hook_run(run, item, &run->desc->login_check, names, values, 3, NULL, 0);
@@ -280,7 +259,7 @@ conform_dev_login(struct conform_run *run, json_t *item, const char *password, c
 		conform_progress(run, json_string_value(json_object_get(item, "check")),
 		                 "device throttles logins: waiting %u s as it asks", retry);
 		step(run, item, "info", "wait", "waiting %u s (Retry-After) before logging in again", retry);
-		sleep_ms(retry * 1000 + 200);
+		conform_sleep_ms(retry * 1000 + 200);
 		waited += retry;
 	}
 }
@@ -289,7 +268,7 @@ int
 conform_dev_change_password(struct conform_run *run, json_t *item, struct conform_dev_session *s, const char *old_pw,
                             const char *new_pw)
 {
-	if (!use_adapter(run)) {
+	if (!conform_use_adapter(run)) {
 		const char *names[] = {"user", "old", "new"};
 		const char *values[] = {run->desc->user, old_pw, new_pw};
 		int r = conform_hook_run(run, item, &run->desc->change_password, names, values, 3, NULL, 0);
@@ -314,7 +293,7 @@ int
 conform_dev_session(struct conform_run *run, json_t *item, struct conform_dev_session *s)
 {
 	const struct conform_description *d = run->desc;
-	if (!use_adapter(run)) {
+	if (!conform_use_adapter(run)) {
 		s->cookie[0] = '\0';
 		if (run->current_password[0] == '\0')
 			snprintf(run->current_password, sizeof run->current_password, "%s", d->factory_password);
@@ -394,7 +373,7 @@ int
 conform_dev_version(struct conform_run *run, json_t *item, struct conform_dev_session *s, char *out, size_t cap)
 {
 	out[0] = '\0';
-	if (!use_adapter(run)) {
+	if (!conform_use_adapter(run)) {
 		char buf[256];
 		int r = conform_hook_run(run, item, &run->desc->version, NULL, NULL, 0, buf, sizeof buf);
 		if (r < 0)
@@ -475,7 +454,7 @@ conform_dev_install(struct conform_run *run, json_t *item, struct conform_dev_se
 	snprintf(action, sizeof action, "install %s", what);
 	if (answer_cap > 0)
 		answer[0] = '\0';
-	if (!use_adapter(run)) {
+	if (!conform_use_adapter(run)) {
 		const char *names[] = {"bundle"};
 		const char *values[] = {path};
 		int r = conform_hook_run(run, item, &run->desc->update, names, values, 1, answer, answer_cap);
@@ -531,19 +510,19 @@ bool
 conform_dev_wait_up(struct conform_run *run, unsigned ms)
 {
 	uint16_t port;
-	if (!use_adapter(run))
+	if (!conform_use_adapter(run))
 		return true;
 	if (admin_port(run, &port) != 0)
 		return false;
-	uint64_t end = now_ms() + ms;
+	uint64_t end = conform_now_ms() + ms;
 	do {
 		int fd = conform_connect(run, port, 1000);
 		if (fd >= 0) {
 			close(fd);
 			return true;
 		}
-		sleep_ms(200);
-	} while (now_ms() < end);
+		conform_sleep_ms(200);
+	} while (conform_now_ms() < end);
 	return false;
 }
 
@@ -552,10 +531,10 @@ conform_dev_reboot_wait(struct conform_run *run, json_t *item, struct conform_de
                         bool reboot, char *version_out, size_t cap)
 {
 	unsigned boot_s = run->desc->update_boot_s ? run->desc->update_boot_s : CONFORM_DEFAULT_BOOT_S;
-	uint64_t start = now_ms(), end = start + (uint64_t)boot_s * 1000;
+	uint64_t start = conform_now_ms(), end = start + (uint64_t)boot_s * 1000;
 	char v[UPD_VERSION_MAX] = "";
 	bool confirmed = false;
-	if (use_adapter(run) && reboot) {
+	if (conform_use_adapter(run) && reboot) {
 		struct conform_http_resp resp;
 		int r = http_json(run, "POST", "/reboot", s, NULL, UPD_REQ_TIMEOUT_MS, &resp);
 		if (r == 0)
@@ -564,10 +543,10 @@ conform_dev_reboot_wait(struct conform_run *run, json_t *item, struct conform_de
 		else
 			step(run, item, "error", "POST /reboot", "no answer: %s", toride_strerror(r));
 		conform_http_resp_free(&resp);
-		sleep_ms(1000);
+		conform_sleep_ms(1000);
 	}
-	while (now_ms() < end) {
-		if (!use_adapter(run)) {
+	while (conform_now_ms() < end) {
+		if (!conform_use_adapter(run)) {
 			if (conform_dev_version(run, NULL, s, v, sizeof v) == 0 && (expect == NULL || strcmp(v, expect) == 0)) {
 				confirmed = true;
 				break;
@@ -583,11 +562,11 @@ conform_dev_reboot_wait(struct conform_run *run, json_t *item, struct conform_de
 			if (confirmed)
 				break;
 		}
-		sleep_ms(UPD_POLL_MS);
+		conform_sleep_ms(UPD_POLL_MS);
 	}
 	if (cap > 0)
 		snprintf(version_out, cap, "%s", v);
-	unsigned took = (unsigned)((now_ms() - start) / 1000);
+	unsigned took = (unsigned)((conform_now_ms() - start) / 1000);
 	if (confirmed)
 		step(run, item, "info", "wait for the device to boot", "after %u s it runs version %s (confirmed)", took, v);
 	else
@@ -599,7 +578,7 @@ conform_dev_reboot_wait(struct conform_run *run, json_t *item, struct conform_de
 int
 conform_dev_open_access(struct conform_run *run, json_t *item)
 {
-	if (!use_adapter(run)) {
+	if (!conform_use_adapter(run)) {
 		step(run, item, "info", "access without authentication", "not examined here (no adapter): the access "
 		                                                            "check covers every service");
 		return TORIDE_EUNSUPPORTED;
@@ -759,7 +738,7 @@ conform_check_update(struct conform_run *run, json_t *item)
 		{"wrong_target", "a bundle signed for another target", ""},
 		{"older", "an older bundle (version below the running one)", ""},
 	};
-	if (!use_adapter(run) && (d->update.command[0] == '\0' || d->version.command[0] == '\0')) {
+	if (!conform_use_adapter(run) && (d->update.command[0] == '\0' || d->version.command[0] == '\0')) {
 		conform_step(run, item, "error", "description", NULL,
 		             "no way to install or to read the version: give the toride-deviced adapter, or the "
 		             "update.command and update.version hooks");

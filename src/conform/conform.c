@@ -732,3 +732,25 @@ conform_password_listed(const char *password, const char **which)
 	}
 	return false;
 }
+
+uint64_t
+conform_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void
+conform_sleep_ms(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+bool
+conform_use_adapter(const struct conform_run *run)
+{
+	return strcmp(run->desc->adapter, "toride-deviced") == 0 && run->desc->admin_url[0] != '\0';
+}

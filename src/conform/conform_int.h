@@ -39,6 +39,11 @@ int conform_ports_parse(const char *spec, uint16_t **ports, size_t *n, char *err
 
 /* Random lowercase hex (libsodium), n characters plus NUL. */
 void conform_random_hex(char *out, size_t n);
+/* Monotonic milliseconds, and a sleep that survives signals. */
+uint64_t conform_now_ms(void);
+void conform_sleep_ms(unsigned ms);
+/* The description asks for the built-in toride-deviced HTTP adapter (and names its URL). */
+bool conform_use_adapter(const struct conform_run *run);
 /* A fresh strong password (mixed classes, 20 characters) for the change the examiner makes. */
 void conform_random_password(char *out, size_t cap);
 

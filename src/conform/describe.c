@@ -152,7 +152,7 @@ parse_interfaces(struct dctx *c, const json_t *root, struct conform_description 
 	size_t i;
 	json_t *e;
 	json_array_foreach(a, i, e) {
-		char where[32];
+		char where[48];
 		snprintf(where, sizeof where, "interfaces[%zu]", i);
 		if (!json_is_object(e))
 			return fail(c, "%s: must be an object", where);

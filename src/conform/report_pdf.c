@@ -23,6 +23,9 @@
 #include "conform/conform.h"
 #include "core/error.h"
 
+/* snprintf into an array, true if nothing was cut (a cut path would name another file). */
+#define PATH_FITS(buf, ...) ((size_t)snprintf((buf), sizeof(buf), __VA_ARGS__) < sizeof(buf))
+
 /* Seconds Chromium may take: a cold start plus the layout of a long report on a slow, loaded CI
  * machine is well under a minute; beyond that it hangs (e.g. no display libraries). */
 #define PDF_TIMEOUT_S 90
@@ -35,7 +38,7 @@
 
 extern char **environ;
 
-static void
+static void __attribute__((format(printf, 3, 4)))
 seterr(char *err, size_t cap, const char *fmt, ...)
 {
 	va_list ap;
@@ -221,21 +224,32 @@ conform_report_pdf(const char *html_path, const char *pdf_path, char *err, size_
 	}
 
 	const char *tmpdir = getenv("TMPDIR");
-	snprintf(tmp, sizeof tmp, "%s/toride-pdf-XXXXXX", tmpdir != NULL && tmpdir[0] == '/' ? tmpdir : "/tmp");
+	if (!PATH_FITS(tmp, "%s/toride-pdf-XXXXXX", tmpdir != NULL && tmpdir[0] == '/' ? tmpdir : "/tmp")) {
+		seterr(err, err_cap, "TMPDIR is too long");
+		tmp[0] = '\0';
+		rc = TORIDE_ETOOBIG;
+		goto out;
+	}
 	if (mkdtemp(tmp) == NULL) {
 		seterr(err, err_cap, "cannot create a temporary directory: %s", strerror(errno));
 		tmp[0] = '\0';
 		rc = TORIDE_EIO;
 		goto out;
 	}
-	snprintf(log_path, sizeof log_path, "%s/chromium.log", tmp);
-	snprintf(a_pdf, sizeof a_pdf, "--print-to-pdf=%s", pdf_abs);
-	snprintf(a_udd, sizeof a_udd, "--user-data-dir=%s/profile", tmp);
+	if (!PATH_FITS(log_path, "%s/chromium.log", tmp) || !PATH_FITS(a_pdf, "--print-to-pdf=%s", pdf_abs) ||
+	    !PATH_FITS(a_udd, "--user-data-dir=%s/profile", tmp)) {
+		seterr(err, err_cap, "temporary or output path too long");
+		rc = TORIDE_ETOOBIG;
+		goto out;
+	}
 	/* Chromium also keeps state under $HOME and the XDG directories: point them at the temporary
 	 * directory too, so nothing of the run stays behind and nothing of the user's is read. */
-	snprintf(e_home, sizeof e_home, "HOME=%s", tmp);
-	snprintf(e_cfg, sizeof e_cfg, "XDG_CONFIG_HOME=%s", tmp);
-	snprintf(e_cache, sizeof e_cache, "XDG_CACHE_HOME=%s", tmp);
+	if (!PATH_FITS(e_home, "HOME=%s", tmp) || !PATH_FITS(e_cfg, "XDG_CONFIG_HOME=%s", tmp) ||
+	    !PATH_FITS(e_cache, "XDG_CACHE_HOME=%s", tmp)) {
+		seterr(err, err_cap, "temporary path too long");
+		rc = TORIDE_ETOOBIG;
+		goto out;
+	}
 	size_t ne = 0;
 	for (char **e = environ; e != NULL && *e != NULL && ne < PDF_ENV_MAX; e++) {
 		if (strncmp(*e, "HOME=", 5) != 0 && strncmp(*e, "XDG_CONFIG_HOME=", 16) != 0 &&
