@@ -186,9 +186,13 @@ conform_check_access(struct conform_run *run, json_t *item)
 		                    "一部のポートのアクセス制御を判定できませんでした。");
 	} else {
 		char reason[256];
-		snprintf(reason, sizeof reason,
-		         "All %zu open ports were found and each asks for authentication before any operation.",
-		         run->n_services);
+		if (run->n_services == 1)
+			snprintf(reason, sizeof reason,
+			         "The one open port asks for authentication before any operation.");
+		else
+			snprintf(reason, sizeof reason,
+			         "Each of the %zu open ports asks for authentication before any operation.",
+			         run->n_services);
 		char reason_ja[256];
 		snprintf(reason_ja, sizeof reason_ja, "開いている全 %zu ポートで、操作の前に認証が求められます。", run->n_services);
 		conform_verdict_set(item, CONFORM_PASS, reason, reason_ja);
