@@ -346,180 +346,148 @@ out:
 	return rc;
 }
 
-/* ---- install / boot / confirm / status ------------------------------------------------------- */
+/* ---- install / boot / confirm / status / reset ------------------------------------------------------- */
+
+/* An offline command: open the device in --state DIR, do one thing, report. `arg_name` names the
+ * one positional argument the command takes (NULL: none). Returns the exit code. */
+struct offline_cmd {
+	const char *name;
+	const char *help;
+	const char *arg_name;
+	int (*act)(struct devd *d, const char *state, const char *arg); /* 0 or a TORIDE_DEV_E* code */
+	const char *what;                                               /* names a failure */
+};
 
 static int
-one_arg_state(const char *cmd, const char *help, int argc, char **argv, const char **state, const char **arg)
+offline_run(const struct offline_cmd *oc, int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "state", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *state = NULL, *arg = NULL;
+	struct devd d = { 0 };
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		if (c == 's')
-			*state = optarg;
+			state = optarg;
 		else if (c == 'h') {
-			fputs(help, stdout);
-			return -1;
+			fputs(oc->help, stdout);
+			return 0;
 		} else
-			return usage_error(cmd, "bad option");
+			return usage_error(oc->name, "bad option");
 	}
-	if (*state == NULL)
-		return usage_error(cmd, "--state DIR is required");
-	if (arg != NULL) {
+	if (state == NULL)
+		return usage_error(oc->name, "--state DIR is required");
+	if (oc->arg_name != NULL) {
 		if (optind + 1 != argc)
-			return usage_error(cmd, "one bundle file expected");
-		*arg = argv[optind];
+			return usage_error(oc->name, "one %s expected", oc->arg_name);
+		arg = argv[optind];
 	} else if (optind != argc) {
-		return usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+		return usage_error(oc->name, "unexpected argument '%s'", argv[optind]);
 	}
-	return 0;
+	int rc = devd_device_open(&d, state);
+	if (rc == 0) {
+		int r = oc->act(&d, state, arg);
+		if (r != 0)
+			rc = dev_error(oc->what != NULL ? oc->what : (arg != NULL ? arg : oc->name), r);
+	}
+	devd_state_close(&d);
+	return rc;
 }
 
 static int
-cmd_install(int argc, char **argv)
+act_install(struct devd *d, const char *state, const char *bundle)
 {
-	static const char help[] = "usage: toride-deviced install --state DIR BUNDLE\n"
-	                           "Offline install (recovery, benchmarks): verifies BUNDLE and writes it to the\n"
-	                           "inactive slot as the next boot's trial. Prints the installed version.\n";
-	struct devd d = { 0 };
-	const char *state = NULL, *bundle = NULL;
 	struct toride_dev_update *u = NULL;
 	struct toride_dev_bundle_info info;
-	int rc = one_arg_state("install", help, argc, argv, &state, &bundle);
-	if (rc != 0)
-		return rc < 0 ? 0 : rc;
-	rc = devd_device_open(&d, state);
-	if (rc != 0)
-		goto out;
-	int r = toride_dev_update_begin_auto(d.dev, &u);
+	int r = toride_dev_update_begin_auto(d->dev, &u);
 	if (r == 0)
 		r = devd_install_file(u, bundle, &info);
-	if (r != 0) {
-		rc = dev_error(bundle, r);
-		goto out;
-	}
-	printf("installed %s (target %s); it runs on trial at the next boot\n", info.version, info.target);
-out:
-	devd_state_close(&d);
-	return rc;
+	if (r == 0)
+		printf("installed %s (target %s); it runs on trial at the next boot\n", info.version, info.target);
+	return r;
 }
 
 static int
-cmd_boot(int argc, char **argv)
+act_boot(struct devd *d, const char *state, const char *arg)
 {
-	static const char help[] = "usage: toride-deviced boot --state DIR\n"
-	                           "One boot-loader step: picks the slot, counts a trial try, rolls back when a\n"
-	                           "trial never confirmed. Prints slot=, version=, trial=, tries_left=, rolled_back=.\n";
-	struct devd d = { 0 };
-	const char *state = NULL;
 	struct toride_dev_boot_info bi;
-	int rc = one_arg_state("boot", help, argc, argv, &state, NULL);
-	if (rc != 0)
-		return rc < 0 ? 0 : rc;
-	rc = devd_device_open(&d, state);
-	if (rc != 0)
-		goto out;
-	int r = toride_dev_boot(d.dev, &bi);
-	if (r != 0) {
-		rc = dev_error("boot", r);
-		goto out;
-	}
-	printf("slot=%c version=%s trial=%d tries_left=%u rolled_back=%d%s%s\n", bi.slot, bi.version, bi.trial,
-	       bi.tries_left, bi.rolled_back, bi.rolled_back ? " rolled_back_version=" : "",
-	       bi.rolled_back ? bi.rolled_back_version : "");
-out:
-	devd_state_close(&d);
-	return rc;
+	int r = toride_dev_boot(d->dev, &bi);
+	if (r == 0)
+		printf("slot=%c version=%s trial=%d tries_left=%u rolled_back=%d%s%s\n", bi.slot, bi.version,
+		       bi.trial, bi.tries_left, bi.rolled_back, bi.rolled_back ? " rolled_back_version=" : "",
+		       bi.rolled_back ? bi.rolled_back_version : "");
+	return r;
 }
 
 static int
-cmd_confirm(int argc, char **argv)
+act_confirm(struct devd *d, const char *state, const char *arg)
 {
-	static const char help[] = "usage: toride-deviced confirm --state DIR\n"
-	                           "Boots once and confirms the running trial firmware (exit 1 if not on trial).\n";
-	struct devd d = { 0 };
-	const char *state = NULL;
 	struct toride_dev_boot_info bi;
-	int rc = one_arg_state("confirm", help, argc, argv, &state, NULL);
-	if (rc != 0)
-		return rc < 0 ? 0 : rc;
-	rc = devd_device_open(&d, state);
-	if (rc != 0)
-		goto out;
 	/* The library confirms what this boot runs, so a separate process boots first: the try it
 	 * counts is the one being confirmed. */
-	int r = toride_dev_boot(d.dev, &bi);
+	int r = toride_dev_boot(d->dev, &bi);
 	if (r == 0)
-		r = toride_dev_confirm(d.dev);
-	if (r != 0) {
-		rc = dev_error("confirm", r);
-		goto out;
-	}
-	printf("confirmed %s (slot %c)\n", bi.version, bi.slot);
-out:
-	devd_state_close(&d);
-	return rc;
+		r = toride_dev_confirm(d->dev);
+	if (r == 0)
+		printf("confirmed %s (slot %c)\n", bi.version, bi.slot);
+	return r;
 }
 
 static int
-cmd_status(int argc, char **argv)
+act_status(struct devd *d, const char *state, const char *arg)
 {
-	static const char help[] = "usage: toride-deviced status --state DIR\n"
-	                           "Prints the firmware slots, trial state and downgrade floor (offline).\n";
-	struct devd d = { 0 };
-	const char *state = NULL;
 	struct toride_dev_status st;
-	int rc = one_arg_state("status", help, argc, argv, &state, NULL);
-	if (rc != 0)
-		return rc < 0 ? 0 : rc;
-	rc = devd_device_open(&d, state);
-	if (rc != 0)
-		goto out;
-	int r = toride_dev_status(d.dev, &st);
-	if (r != 0) {
-		rc = dev_error("status", r);
-		goto out;
-	}
-	printf("target=%s provisioned=%d slot_a=%s slot_b=%s trial=%d tries_left=%u floor=%s\n", d.id.target,
-	       st.provisioned, st.slot_version[0][0] ? st.slot_version[0] : "-",
-	       st.slot_version[1][0] ? st.slot_version[1] : "-", st.trial, st.tries_left, st.floor);
-out:
-	devd_state_close(&d);
-	return rc;
+	int r = toride_dev_status(d->dev, &st);
+	if (r == 0)
+		printf("target=%s provisioned=%d slot_a=%s slot_b=%s trial=%d tries_left=%u floor=%s\n",
+		       d->id.target, st.provisioned, st.slot_version[0][0] ? st.slot_version[0] : "-",
+		       st.slot_version[1][0] ? st.slot_version[1] : "-", st.trial, st.tries_left, st.floor);
+	return r;
 }
 
 /* The owner's factory reset (a held button at power-on): accounts and settings back to the
  * factory state; firmware, keys and the downgrade floor stay. */
 static int
-cmd_reset(int argc, char **argv)
+act_reset(struct devd *d, const char *state, const char *arg)
 {
-	static const char help[] = "usage: toride-deviced reset --state DIR\n"
-	                           "Factory reset (offline, the device stopped): accounts and settings back to the\n"
-	                           "factory state (unique password or forced-change default); firmware, keys and the\n"
-	                           "downgrade floor are kept.\n";
-	struct devd d = { 0 };
-	const char *state = NULL;
-	int rc = one_arg_state("reset", help, argc, argv, &state, NULL);
-	if (rc != 0)
-		return rc < 0 ? 0 : rc;
-	rc = devd_device_open(&d, state);
-	if (rc != 0)
-		goto out;
-	int r = toride_dev_factory_reset(d.dev);
-	if (r != 0) {
-		rc = dev_error("factory reset", r);
-		goto out;
+	int r = toride_dev_factory_reset(d->dev);
+	if (r == 0) {
+		devd_fault_reset(state);
+		printf("factory reset done: accounts and settings are in the factory state\n");
 	}
-	devd_fault_reset(state);
-	printf("factory reset done: accounts and settings are in the factory state\n");
-out:
-	devd_state_close(&d);
-	return rc;
+	return r;
 }
+
+static const struct offline_cmd offline_cmds[] = {
+	{ "install",
+	  "usage: toride-deviced install --state DIR BUNDLE\n"
+	  "Offline install (recovery, benchmarks): verifies BUNDLE and writes it to the\n"
+	  "inactive slot as the next boot's trial. Prints the installed version.\n",
+	  "bundle file", act_install, NULL },
+	{ "boot",
+	  "usage: toride-deviced boot --state DIR\n"
+	  "One boot-loader step: picks the slot, counts a trial try, rolls back when a\n"
+	  "trial never confirmed. Prints slot=, version=, trial=, tries_left=, rolled_back=.\n",
+	  NULL, act_boot, "boot" },
+	{ "confirm",
+	  "usage: toride-deviced confirm --state DIR\n"
+	  "Boots once and confirms the running trial firmware (exit 1 if not on trial).\n",
+	  NULL, act_confirm, "confirm" },
+	{ "status",
+	  "usage: toride-deviced status --state DIR\n"
+	  "Prints the firmware slots, trial state and downgrade floor (offline).\n",
+	  NULL, act_status, "status" },
+	{ "reset",
+	  "usage: toride-deviced reset --state DIR\n"
+	  "Factory reset (offline, the device stopped): accounts and settings back to the\n"
+	  "factory state (unique password or forced-change default); firmware, keys and the\n"
+	  "downgrade floor are kept.\n",
+	  NULL, act_reset, "factory reset" },
+};
 
 /* ---- fetch (the downloader on its own, for labs and checks) ---------------------------------- */
 
@@ -617,23 +585,19 @@ main(int argc, char **argv)
 		rc = cmd_provision(argc, argv);
 	else if (strcmp(cmd, "run") == 0)
 		rc = devd_cmd_run(argc, argv);
-	else if (strcmp(cmd, "install") == 0)
-		rc = cmd_install(argc, argv);
-	else if (strcmp(cmd, "boot") == 0)
-		rc = cmd_boot(argc, argv);
-	else if (strcmp(cmd, "confirm") == 0)
-		rc = cmd_confirm(argc, argv);
-	else if (strcmp(cmd, "status") == 0)
-		rc = cmd_status(argc, argv);
-	else if (strcmp(cmd, "reset") == 0)
-		rc = cmd_reset(argc, argv);
 	else if (strcmp(cmd, "fetch") == 0)
 		rc = cmd_fetch(argc, argv);
 	else {
+		for (size_t i = 0; i < sizeof(offline_cmds) / sizeof(offline_cmds[0]); i++)
+			if (strcmp(cmd, offline_cmds[i].name) == 0) {
+				rc = offline_run(&offline_cmds[i], argc, argv);
+				goto done;
+			}
 		fprintf(stderr, "toride-deviced: unknown command '%s'\n", cmd);
 		fputs(main_help, stderr);
 		rc = DEVD_EXIT_USAGE;
 	}
+done:
 	toride_dev_fetch_global_cleanup();
 	return rc;
 }
