@@ -18,37 +18,19 @@
 
 #include "toride/device.h"
 
-/* Read size: the same chunk toride-deviced install uses (one slot write per chunk). */
-#define DEV_INSTALL_CHUNK (64 * 1024)
-
 static int
 install_fd(struct toride_dev *dev, int fd, struct toride_dev_bundle_info *info)
 {
 	struct toride_dev_update *u = NULL;
-	static unsigned char buf[DEV_INSTALL_CHUNK];
 	int r = toride_dev_update_begin_auto(dev, &u);
 	if (r != 0)
 		return r;
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = TORIDE_DEV_EIO;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		r = toride_dev_update_feed(u, buf, (size_t)n);
-		if (r != 0)
-			goto out;
-	}
-	r = toride_dev_update_finish(u, info);
-	u = NULL; /* finish releases the handle whatever it returns */
-out:
-	if (u != NULL)
+	r = toride_dev_update_feed_fd(u, fd);
+	if (r != 0) {
 		toride_dev_update_abort(u);
-	return r;
+		return r;
+	}
+	return toride_dev_update_finish(u, info); /* finish releases the handle whatever it returns */
 }
 
 int

@@ -272,6 +272,9 @@ int toride_dev_update_begin_auto(struct toride_dev *dev, struct toride_dev_updat
  * slot the next boot's trial. finish ALWAYS releases u (whatever it returns); abort releases u
  * without installing. Use exactly one of them per handle. */
 int toride_dev_update_feed(struct toride_dev_update *u, const void *data, size_t len);
+/* Feeds everything readable from fd (a downloaded or uploaded bundle file) until end of file, in
+ * 64 KiB reads. Errors as toride_dev_update_feed, plus TORIDE_DEV_EIO for a failed read. */
+int toride_dev_update_feed_fd(struct toride_dev_update *u, int fd);
 int toride_dev_update_finish(struct toride_dev_update *u, struct toride_dev_bundle_info *info);
 void toride_dev_update_abort(struct toride_dev_update *u);
 

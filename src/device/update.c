@@ -13,9 +13,11 @@
  *   3. the image is written and hashed, then synced;
  *   4. one record write makes the slot present and the next boot's trial.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "device/internal.h"
 
@@ -473,6 +475,36 @@ toride_dev_update_feed(struct toride_dev_update *u, const void *data, size_t len
 	if (u->err == 0)
 		u->err = update_feed(u, data, len);
 	return u->err;
+}
+
+/* Why 64 KiB: one slot write per read; small enough for a device's stack-less heap budget. */
+#define UPDATE_FD_CHUNK (64u * 1024u)
+
+int
+toride_dev_update_feed_fd(struct toride_dev_update *u, int fd)
+{
+	if (u == NULL || fd < 0)
+		return TORIDE_DEV_EINVAL;
+	uint8_t *buf = malloc(UPDATE_FD_CHUNK);
+	if (buf == NULL)
+		return TORIDE_DEV_ENOMEM;
+	int r = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf, UPDATE_FD_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = TORIDE_DEV_EIO;
+			break;
+		}
+		if (n == 0)
+			break;
+		r = toride_dev_update_feed(u, buf, (size_t)n);
+		if (r != 0)
+			break;
+	}
+	free(buf);
+	return r;
 }
 
 /* The image is complete and synced: one durable write makes it the next boot's trial. */

@@ -16,7 +16,6 @@
 /* The identity file is a few short lines. */
 #define DEVD_IDENTITY_MAX 1024
 /* Read size when installing from a file: one slot write per chunk. */
-#define DEVD_INSTALL_CHUNK (64 * 1024)
 
 static int
 vfs_read_all(const struct toride_dev_vfs *vfs, const char *name, char *buf, size_t cap, size_t *len)
@@ -237,39 +236,16 @@ devd_status_json(struct devd *d)
 int
 devd_install_file(struct toride_dev_update *u, const char *path, struct toride_dev_bundle_info *info)
 {
-	uint8_t *buf = NULL;
-	int fd = -1, r = 0;
-	buf = malloc(DEVD_INSTALL_CHUNK);
-	if (buf == NULL) {
-		r = TORIDE_DEV_ENOMEM;
-		goto out;
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		r = errno == ENOENT ? TORIDE_DEV_ENOENT : TORIDE_DEV_EIO;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf, DEVD_INSTALL_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = TORIDE_DEV_EIO;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		r = toride_dev_update_feed(u, buf, (size_t)n);
-		if (r != 0)
-			goto out;
-	}
-	r = toride_dev_update_finish(u, info);
-	u = NULL; /* finish releases the handle whatever it returns */
-out:
-	if (u != NULL)
 		toride_dev_update_abort(u);
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return r;
+		return errno == ENOENT ? TORIDE_DEV_ENOENT : TORIDE_DEV_EIO;
+	}
+	int r = toride_dev_update_feed_fd(u, fd);
+	close(fd);
+	if (r != 0) {
+		toride_dev_update_abort(u);
+		return r;
+	}
+	return toride_dev_update_finish(u, info); /* finish releases the handle whatever it returns */
 }

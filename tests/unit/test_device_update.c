@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,6 +270,45 @@ test_install_boot_confirm(void **state)
 	assert_string_equal(st.floor, "1.1");
 	free(b.data);
 	free(img.data);
+}
+
+/* A bundle file fed through toride_dev_update_feed_fd installs like the in-memory feeds; a
+ * tampered file is refused through the same path; a bad descriptor is an argument error. */
+static void
+test_install_from_fd(void **state)
+{
+	struct fx *f = *state;
+	struct blob b = make_bundle(TARGET, "1.5", NULL, 200000); /* several 64 KiB reads */
+	char path[96];
+	snprintf(path, sizeof(path), "%s/in.tbd", f->dir);
+	for (int tamper = 1; tamper >= 0; tamper--) {
+		if (tamper)
+			b.data[b.len - 1] ^= 0x40;
+		FILE *fp = fopen(path, "wb");
+		assert_int_equal(fwrite(b.data, 1, b.len, fp), b.len);
+		fclose(fp);
+		if (tamper)
+			b.data[b.len - 1] ^= 0x40;
+		int fd = open(path, O_RDONLY);
+		assert_true(fd >= 0);
+		struct toride_dev_update *u = NULL;
+		struct toride_dev_bundle_info info;
+		assert_int_equal(toride_dev_update_begin_auto(f->dev, &u), 0);
+		assert_int_equal(toride_dev_update_feed_fd(u, fd), 0);
+		close(fd);
+		int r = toride_dev_update_finish(u, &info);
+		if (tamper) {
+			assert_int_equal(r, TORIDE_DEV_EHASH);
+		} else {
+			assert_int_equal(r, 0);
+			assert_string_equal(info.version, "1.5");
+			assert_int_equal(info.image_size, 200000);
+		}
+	}
+	struct toride_dev_update *u = NULL;
+	assert_int_equal(toride_dev_update_feed_fd(NULL, 0), TORIDE_DEV_EINVAL);
+	assert_int_equal(toride_dev_update_begin_auto(f->dev, &u), TORIDE_DEV_EBUSY); /* 1.5 on trial */
+	free(b.data);
 }
 
 static void
@@ -594,6 +634,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_factory_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_install_boot_confirm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_install_from_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_boot_counting_and_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_floor_downgrade_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_bundles_leave_device_untouched, setup, teardown),
