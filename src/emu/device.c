@@ -180,11 +180,9 @@ ct_streq(const char *a, const char *b)
 	return diff == 0;
 }
 
-bool
-emu_device_check_login(const struct emu_device *d, const char *user, const char *pass)
+static bool
+policy_login(const struct emu_device *d, const char *user, const char *pass)
 {
-	if (d == NULL || d->profile == NULL || user == NULL || pass == NULL)
-		return false;
 	switch (d->profile->policy) {
 	case EMU_CRED_NO_AUTH:
 		return true; /* no login at all: whatever a client sends is let in */
@@ -199,4 +197,17 @@ emu_device_check_login(const struct emu_device *d, const char *user, const char 
 	bool u = ct_streq(user, d->profile->user);
 	bool p = ct_streq(pass, d->pass);
 	return u & p;
+}
+
+bool
+emu_device_check_login(const struct emu_device *d, const char *user, const char *pass)
+{
+	if (d == NULL || d->profile == NULL || user == NULL || pass == NULL)
+		return false;
+	const struct emu_observer *o = d->obs;
+	bool ok = o != NULL && o->accept_login != NULL ? o->accept_login(d->obs_arg, d, user, pass)
+	                                               : policy_login(d, user, pass);
+	if (o != NULL && o->login != NULL)
+		o->login(d->obs_arg, user, pass, ok);
+	return ok;
 }

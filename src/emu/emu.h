@@ -87,6 +87,27 @@ const struct emu_profile *emu_profiles_find(const struct emu_profiles *p, const 
 const char *emu_proto_name(enum emu_proto p);
 const char *emu_cred_policy_name(enum emu_cred_policy p);
 
+/*
+ * An observer of one device (the honeypot's session recorder; the lab sets none). Every callback
+ * may be NULL. Servers and the shell call them from the thread that serves the session (an SSH
+ * session's own thread), with arg = the device's obs_arg.
+ */
+struct emu_device;
+struct emu_observer {
+	/* Decide whether user/pass logs in, instead of the profile's policy (honeypot credentials). */
+	bool (*accept_login)(void *arg, const struct emu_device *d, const char *user, const char *pass);
+	/* Every login attempt through any service, with its outcome (after accept_login/policy). */
+	void (*login)(void *arg, const char *user, const char *pass, bool ok);
+	/* Shell evidence, as emu_shell_event_cb (kind "command", "download", "write", "execute"). */
+	void (*shell_event)(void *arg, const char *kind, const char *detail);
+	/* A file the client wrote through the shell, with its contents: when it is executed, and for
+	 * every non-empty client-written file still present when the shell ends. */
+	void (*file)(void *arg, const char *path, const uint8_t *data, size_t len);
+	/* Application bytes of a session the fleet engine does not see (SSH channel data): dir 'i'
+	 * from the client, 'o' to it. */
+	void (*io)(void *arg, char dir, const uint8_t *p, size_t n);
+};
+
 /* One emulated device: a profile at an address, with per-device state. */
 struct emu_device {
 	const struct emu_profile *profile;
@@ -98,9 +119,12 @@ struct emu_device {
 	bool pass_changed;    /* FORCED_CHANGE: the owner (or a client) set a new one */
 	uint64_t boot_time;   /* unix seconds: uptime shown by the shell */
 	uint64_t seed;        /* per-device randomness (derived from fleet seed and index) */
+	const struct emu_observer *obs; /* NULL: nobody watches (lab) */
+	void *obs_arg;
 };
 
-/* Does user/pass log in to this device right now? (policy-aware; constant-time compare) */
+/* Does user/pass log in to this device right now? (policy-aware; constant-time compare; an
+ * observer's accept_login decides instead, and its login callback hears every attempt) */
 bool emu_device_check_login(const struct emu_device *d, const char *user, const char *pass);
 
 /* Make device number `index` of a fleet: d gets profile p, address a, a host name (profile host

@@ -3266,6 +3266,10 @@ emu_shell_new(struct emu_shell **out, const struct emu_device *dev)
 	if (sh == NULL)
 		goto out;
 	sh->dev = dev;
+	if (dev != NULL && dev->obs != NULL && dev->obs->shell_event != NULL) {
+		sh->cb = dev->obs->shell_event; /* the honeypot's recorder hears every shell */
+		sh->cbarg = dev->obs_arg;
+	}
 	emu_vfs_init(&sh->fs);
 	toride_buf_init(&sh->scratch, EMU_SHELL_OUT_MAX);
 	toride_buf_init(&sh->term, EMU_SHELL_OUT_MAX);
