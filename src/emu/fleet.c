@@ -16,32 +16,19 @@
 
 #include "core/error.h"
 #include "core/scope.h"
+#include "emu/serve.h"
 #include "emu/ssh.h"
 
-/* Why 2 KiB: clients of emulated devices send short lines and small requests. */
-#define CONN_READ_BUF 2048
-/* Why 64: profiles have at most EMU_MAX_SERVICES services; a mix lists a few dozen profiles. */
+/* Why 256: profiles have at most EMU_MAX_SERVICES services; a mix lists a few dozen profiles. */
 #define MIX_MAX 256
+/* Why 128: connection bursts of a survey; the kernel queues them while the loop works. */
+#define FLEET_BACKLOG 128
 
 struct listener {
-	uv_tcp_t tcp;
 	struct fleet *fleet;
 	const struct emu_device *dev;
 	const struct emu_service *svc;
-	const struct emu_server_ops *ops;
 	uint16_t port;
-};
-
-struct conn {
-	uv_tcp_t tcp;
-	struct conn *prev, *next; /* the fleet's live connections */
-	uv_timer_t timer;
-	struct listener *l;
-	void *st;
-	struct toride_buf out;
-	bool in_delay, closing, close_after_flush;
-	int handles;
-	uint8_t rbuf[CONN_READ_BUF];
 };
 
 struct fleet {
@@ -53,25 +40,9 @@ struct fleet {
 	unsigned ndevices;
 	struct listener *listeners;
 	size_t nlisteners;
-	uint64_t live_sessions;
-	struct conn live;          /* list head */
+	struct emu_serve *serve;
 	struct emu_ssh *ssh;
 };
-
-static const struct emu_server_ops *
-server_for(enum emu_proto p)
-{
-	switch (p) {
-	case EMU_TELNET: return &emu_telnet_server;
-	case EMU_HTTP: return &emu_http_server;
-	case EMU_RTSP: return &emu_rtsp_server;
-	case EMU_MQTT: return &emu_mqtt_server;
-	case EMU_FTP: return &emu_ftp_server;
-	case EMU_SSH:
-	case EMU_PROTO_COUNT: break;
-	}
-	return NULL;
-}
 
 static void
 flog(struct fleet *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -89,174 +60,26 @@ flog(struct fleet *f, const char *fmt, ...)
 	f->cfg->log(line, f->cfg->log_arg);
 }
 
-/* ------------------------------------------------------------------ connections */
-
-static void
-conn_closed(uv_handle_t *h)
+/* Every connection is served by the device and service of the listener it came in on. */
+static bool
+fleet_open(void *arg, void *lctx, const struct sockaddr_storage *peer, const struct emu_device **dev,
+           const struct emu_service **svc, void **sess)
 {
-	struct conn *c = h->data;
-	if (--c->handles > 0)
-		return;
-	struct fleet *f = c->l->fleet;
-	if (c->st != NULL)
-		c->l->ops->close(c->st);
-	toride_buf_free(&c->out);
-	f->live_sessions--;
-	c->prev->next = c->next;
-	c->next->prev = c->prev;
-	free(c);
+	const struct listener *l = lctx;
+	(void)arg;
+	(void)peer;
+	*dev = l->dev;
+	*svc = l->svc;
+	*sess = NULL;
+	return true;
 }
 
 static void
-conn_close(struct conn *c)
+fleet_close(void *arg, void *sess, enum emu_end why)
 {
-	if (c->closing)
-		return;
-	c->closing = true;
-	uv_timer_stop(&c->timer);
-	uv_close((uv_handle_t *)&c->timer, conn_closed);
-	uv_close((uv_handle_t *)&c->tcp, conn_closed);
-}
-
-static void
-write_done(uv_write_t *req, int status)
-{
-	struct conn *c = req->handle->data;
-	free(req->data);
-	free(req);
-	if (status != 0 || (c->close_after_flush && !c->closing))
-		conn_close(c);
-}
-
-static void
-conn_flush(struct conn *c)
-{
-	if (c->out.len == 0) {
-		if (c->close_after_flush)
-			conn_close(c);
-		return;
-	}
-	uv_write_t *req = malloc(sizeof *req);
-	if (req == NULL) {
-		conn_close(c);
-		return;
-	}
-	req->data = c->out.data; /* the write owns the bytes now */
-	uv_buf_t b = uv_buf_init((char *)c->out.data, (unsigned)c->out.len);
-	c->l->fleet->stats->bytes_out += c->out.len;
-	toride_buf_init(&c->out, EMU_FLEET_MAX_OUT);
-	if (uv_write(req, (uv_stream_t *)&c->tcp, &b, 1, write_done) != 0) {
-		free(req->data);
-		free(req);
-		conn_close(c);
-	}
-}
-
-static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
-
-static void
-conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	struct conn *c = h->data;
-	buf->base = (char *)c->rbuf;
-	buf->len = sizeof c->rbuf;
-}
-
-static void
-conn_timer(uv_timer_t *t)
-{
-	struct conn *c = t->data;
-	if (c->in_delay) {
-		/* A device's pause (e.g. busybox login's fail delay) is over: say it and listen again. */
-		c->in_delay = false;
-		conn_flush(c);
-		if (!c->closing) {
-			uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read);
-			uv_timer_start(&c->timer, conn_timer, c->l->fleet->cfg->idle_timeout_ms, 0);
-		}
-		return;
-	}
-	conn_close(c); /* idle */
-}
-
-static void
-conn_after_output(struct conn *c, int rc, unsigned delay)
-{
-	if (rc < 0) {
-		conn_close(c);
-		return;
-	}
-	if (rc == EMU_CLOSE)
-		c->close_after_flush = true;
-	if (c->l->fleet->cfg->no_delays)
-		delay = 0;
-	if (delay > 0) {
-		c->in_delay = true;
-		uv_read_stop((uv_stream_t *)&c->tcp);
-		uv_timer_start(&c->timer, conn_timer, delay, 0);
-		return;
-	}
-	conn_flush(c);
-	if (!c->closing)
-		uv_timer_start(&c->timer, conn_timer, c->l->fleet->cfg->idle_timeout_ms, 0);
-}
-
-static void
-conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-	struct conn *c = s->data;
-	if (c->closing)
-		return;
-	if (n < 0) {
-		conn_close(c);
-		return;
-	}
-	if (n == 0)
-		return;
-	c->l->fleet->stats->bytes_in += (uint64_t)n;
-	unsigned delay = 0;
-	int rc = c->l->ops->input(c->st, (const uint8_t *)buf->base, (size_t)n, &c->out, &delay);
-	conn_after_output(c, rc, delay);
-}
-
-static void
-on_connection(uv_stream_t *server, int status)
-{
-	struct listener *l = server->data;
-	struct fleet *f = l->fleet;
-	if (status != 0)
-		return;
-	struct conn *c = calloc(1, sizeof *c);
-	if (c == NULL)
-		return;
-	c->l = l;
-	toride_buf_init(&c->out, EMU_FLEET_MAX_OUT);
-	uv_tcp_init(&f->loop, &c->tcp);
-	uv_timer_init(&f->loop, &c->timer);
-	c->tcp.data = c;
-	c->timer.data = c;
-	c->handles = 2;
-	f->live_sessions++;
-	c->next = f->live.next;
-	c->prev = &f->live;
-	f->live.next->prev = c;
-	f->live.next = c;
-	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || f->live_sessions > f->cfg->max_sessions) {
-		/* Over the session cap: hang up at once (a real device's full accept queue). */
-		f->stats->refused++;
-		conn_close(c);
-		return;
-	}
-	f->stats->sessions++;
-	uv_tcp_nodelay(&c->tcp, 1);
-	unsigned delay = 0;
-	c->st = l->ops->open(l->dev, l->svc, &c->out, &delay);
-	if (c->st == NULL) {
-		conn_close(c);
-		return;
-	}
-	uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read);
-	conn_after_output(c, EMU_CONTINUE, delay);
+	(void)arg;
+	(void)sess;
+	(void)why;
 }
 
 /* ------------------------------------------------------------------ building the fleet */
@@ -470,7 +293,14 @@ emu_fleet_run(const struct emu_fleet_config *cfg, struct emu_fleet_stats *stats,
 	}
 	uv_loop_init(&f->loop);
 	f->loop.data = f;
-	f->live.next = f->live.prev = &f->live;
+	struct emu_serve_config scfg = {
+		.max_sessions = cfg->max_sessions,
+		.idle_timeout_ms = cfg->idle_timeout_ms,
+		.no_delays = cfg->no_delays,
+	};
+	struct emu_serve_hooks hooks = {.open = fleet_open, .close = fleet_close, .arg = f};
+	if ((r = emu_serve_new(&f->serve, &f->loop, &scfg, &hooks)) != 0)
+		goto out_loop;
 	if (cfg->hostkey_dir != NULL && (r = emu_ssh_new(&f->ssh, cfg->hostkey_dir)) != 0) {
 		snprintf(err, errlen, "SSH host keys in %s: %s", cfg->hostkey_dir, toride_strerror(r));
 		goto out_loop;
@@ -518,24 +348,20 @@ emu_fleet_run(const struct emu_fleet_config *cfg, struct emu_fleet_stats *stats,
 				continue;
 			}
 			struct listener *l = &f->listeners[f->nlisteners];
-			l->fleet = f;
-			l->dev = d;
-			l->svc = s;
-			l->ops = server_for(s->proto);
-			l->port = port;
+			*l = (struct listener){.fleet = f, .dev = d, .svc = s, .port = port};
 			struct sockaddr_storage ss;
 			socklen_t sl;
+			int fd = -1;
 			toride_addr_to_sockaddr(&a, port, &ss, &sl);
-			uv_tcp_init(&f->loop, &l->tcp);
-			l->tcp.data = l;
-			int e = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, 0);
-			if (e == 0)
-				e = uv_listen((uv_stream_t *)&l->tcp, 128, on_connection);
-			if (e != 0) {
-				snprintf(err, errlen, "cannot listen on %s:%u: %s%s", d->addr_str, port, uv_strerror(e),
-				         e == UV_EACCES ? " (ports below 1024 need root: use --port-offset)" : "");
-				uv_close((uv_handle_t *)&l->tcp, NULL);
+			if (emu_listen_socket((struct sockaddr *)&ss, sl, FLEET_BACKLOG, &fd) != 0) {
+				int e = errno;
+				snprintf(err, errlen, "cannot listen on %s:%u: %s%s", d->addr_str, port, strerror(e),
+				         e == EACCES ? " (ports below 1024 need root: use --port-offset)" : "");
 				r = TORIDE_EIO;
+				goto out_loop;
+			}
+			if ((r = emu_serve_listen_fd(f->serve, fd, s->proto, l)) != 0) {
+				snprintf(err, errlen, "cannot serve %s:%u: %s", d->addr_str, port, toride_strerror(r));
 				goto out_loop;
 			}
 			f->nlisteners++;
@@ -561,16 +387,18 @@ emu_fleet_run(const struct emu_fleet_config *cfg, struct emu_fleet_stats *stats,
 out_loop:
 	if (f->ssh != NULL)
 		emu_ssh_stop(f->ssh);
-	while (f->live.next != &f->live) {
-		struct conn *c = f->live.next;
-		conn_close(c);
-		/* unlink now: conn_closed() unlinks again harmlessly via its own neighbours */
-		c->prev->next = c->next;
-		c->next->prev = c->prev;
-		c->prev = c->next = c;
-	}
+	emu_serve_shutdown(f->serve);
 	uv_walk(&f->loop, close_any, NULL);
 	uv_run(&f->loop, UV_RUN_DEFAULT);
+	if (f->serve != NULL) {
+		struct emu_serve_stats ss;
+		emu_serve_stats(f->serve, &ss);
+		stats->sessions += ss.sessions;
+		stats->refused += ss.refused;
+		stats->bytes_in += ss.bytes_in;
+		stats->bytes_out += ss.bytes_out;
+	}
+	emu_serve_free(f->serve);
 	uv_loop_close(&f->loop);
 out:
 	toride_scope_free(net);

@@ -23,6 +23,7 @@
 #include <libssh/server.h>
 
 #include "core/error.h"
+#include "emu/serve.h"
 #include "emu/shell.h"
 #include "emu/ssh.h"
 
@@ -75,11 +76,15 @@ struct emu_ssh {
 	int *slots;      /* socket of each running session, -1 = free; under mu */
 	unsigned active; /* under mu */
 	atomic_uint_fast64_t sessions, refused, auth_ok, auth_fail;
+	struct emu_ssh_hooks hooks;
 };
 
 struct emu_ssh_conn {
 	struct emu_ssh *s;
 	const struct emu_ssh_listener *l;
+	const struct emu_device *dev;   /* the listener's, or the one the open hook chose */
+	const struct emu_service *svc;
+	void *sess;                     /* the hooks' session context */
 	ssh_session ss;
 	unsigned slot;
 	uint64_t bytes;
@@ -114,6 +119,15 @@ conn_expired(const struct emu_ssh_conn *c)
 	return atomic_load(&c->s->stopping) || now_ms() - c->start_ms > EMU_SSH_LOGIN_GRACE_MS;
 }
 
+/* Channel bytes to the device's observer (the honeypot's transcript). */
+static void
+conn_tap(const struct emu_ssh_conn *c, char dir, const uint8_t *p, size_t n)
+{
+	const struct emu_observer *o = c->dev->obs;
+	if (o != NULL && o->io != NULL && n > 0)
+		o->io(c->dev->obs_arg, dir, p, n);
+}
+
 /* Write to the channel, counting bytes; without a pty, "\r\n" becomes "\n" as a real sshd's
  * command output would be. Returns 0 or a negative code (hang up). */
 static int
@@ -134,6 +148,7 @@ conn_write(struct emu_ssh_conn *c, ssh_channel ch, const uint8_t *p, size_t n)
 		c->bytes += o;
 		if (c->bytes > EMU_SSH_MAX_SESSION_BYTES)
 			return TORIDE_ETOOBIG;
+		conn_tap(c, 'o', tmp, o);
 		if (ssh_channel_write(ch, tmp, (uint32_t)o) != (int)o)
 			return TORIDE_EIO;
 	}
@@ -149,7 +164,7 @@ conn_write_str(struct emu_ssh_conn *c, ssh_channel ch, const char *s)
 static void
 fail_pause(const struct emu_ssh_conn *c)
 {
-	unsigned ms = c->s->no_delays ? 0 : c->l->svc->fail_delay_ms;
+	unsigned ms = c->s->no_delays ? 0 : c->svc->fail_delay_ms;
 
 	if (ms > EMU_SSH_FAIL_DELAY_MAX_MS)
 		ms = EMU_SSH_FAIL_DELAY_MAX_MS;
@@ -163,7 +178,7 @@ fail_pause(const struct emu_ssh_conn *c)
 static bool
 login_ok(const struct emu_ssh_conn *c, const char *user, const char *pass)
 {
-	const struct emu_device *d = c->l->dev;
+	const struct emu_device *d = c->dev;
 
 	if (user == NULL || pass == NULL)
 		return false;
@@ -188,7 +203,7 @@ message_password(ssh_message m)
 static bool
 must_change(const struct emu_ssh_conn *c)
 {
-	const struct emu_device *d = c->l->dev;
+	const struct emu_device *d = c->dev;
 
 	return d->profile && d->profile->policy == EMU_CRED_FORCED_CHANGE && !d->pass_changed;
 }
@@ -205,14 +220,14 @@ new_password_ok(struct emu_ssh_conn *c)
 		return false;
 	a = ssh_userauth_kbdint_getanswer(c->ss, 0);
 	b = ssh_userauth_kbdint_getanswer(c->ss, 1);
-	return a && b && a[0] && strcmp(a, b) == 0 && strcmp(a, c->l->dev->pass) != 0;
+	return a && b && a[0] && strcmp(a, b) == 0 && strcmp(a, c->dev->pass) != 0;
 }
 
 /* Authenticate. Returns 1 when logged in, 0 to hang up. */
 static int
 conn_auth(struct emu_ssh_conn *c)
 {
-	const struct emu_service *svc = c->l->svc;
+	const struct emu_service *svc = c->svc;
 	unsigned tries = 0;
 	ssh_message m;
 
@@ -339,17 +354,18 @@ conn_shell(struct emu_ssh_conn *c, ssh_channel ch, const char *cmd)
 
 	toride_buf_init(&out, EMU_SSH_CMD_OUT_MAX);
 	ssh_set_message_callback(c->ss, late_message_cb, NULL);
-	if ((r = emu_shell_new(&sh, c->l->dev)) != 0)
+	if ((r = emu_shell_new(&sh, c->dev)) != 0)
 		goto out;
-	if (c->l->svc->shell_prompt[0])
-		emu_shell_set_prompt(sh, c->l->svc->shell_prompt);
+	if (c->svc->shell_prompt[0])
+		emu_shell_set_prompt(sh, c->svc->shell_prompt);
 	if (c->user[0])
 		emu_shell_set_user(sh, c->user);
 	if (cmd != NULL) {
+		conn_tap(c, 'i', (const uint8_t *)cmd, strlen(cmd));
 		r = conn_run_line(c, ch, sh, cmd, &out);
 		goto out;
 	}
-	if (c->l->svc->motd[0] && conn_write_str(c, ch, c->l->svc->motd) != 0)
+	if (c->svc->motd[0] && conn_write_str(c, ch, c->svc->motd) != 0)
 		goto out;
 	if (conn_prompt(c, ch, sh) != 0)
 		goto out;
@@ -369,6 +385,7 @@ conn_shell(struct emu_ssh_conn *c, ssh_channel ch, const char *cmd)
 		c->bytes += (uint64_t)n;
 		if (c->bytes > EMU_SSH_MAX_SESSION_BYTES)
 			break;
+		conn_tap(c, 'i', in, (size_t)n);
 		for (int i = 0; i < n && r == EMU_CONTINUE; i++) {
 			uint8_t b = in[i];
 			if (b == '\r' || b == '\n') {
@@ -494,7 +511,7 @@ conn_linger(struct emu_ssh_conn *c)
 static void
 conn_serve(struct emu_ssh_conn *c)
 {
-	const struct emu_service *svc = c->l->svc;
+	const struct emu_service *svc = c->svc;
 	long secs = (long)(c->s->idle_ms / 1000u);
 	int methods = 0;
 
@@ -523,6 +540,8 @@ conn_main(void *arg)
 	struct emu_ssh *s = c->s;
 
 	conn_serve(c);
+	if (s->hooks.close != NULL)
+		s->hooks.close(s->hooks.arg, c->sess, atomic_load(&s->stopping));
 	/* Release the slot before libssh closes the socket, so stop() never shuts down a
 	 * descriptor number that has been reused. */
 	pthread_mutex_lock(&s->mu);
@@ -538,6 +557,8 @@ conn_main(void *arg)
 	return NULL;
 }
 
+static void version_text(const char *banner, char *out, size_t outlen);
+
 /* ---- acceptor ------------------------------------------------------------------------------- */
 
 static void
@@ -551,7 +572,7 @@ slot_release(struct emu_ssh *s, unsigned slot)
 }
 
 static void
-accept_one(struct emu_ssh *s, const struct emu_ssh_listener *l, int fd)
+accept_one(struct emu_ssh *s, const struct emu_ssh_listener *l, int fd, const struct sockaddr_storage *peer)
 {
 	struct emu_ssh_conn *c = NULL;
 	ssh_session ss = NULL;
@@ -559,6 +580,10 @@ accept_one(struct emu_ssh *s, const struct emu_ssh_listener *l, int fd)
 	pthread_t t;
 	unsigned slot = 0;
 	bool have_slot = false;
+	const struct emu_device *dev = l->dev;
+	const struct emu_service *svc = l->svc;
+	void *sess = NULL;
+	char version[EMU_STR_MAX];
 
 	pthread_mutex_lock(&s->mu);
 	if (s->active < s->max_sessions) {
@@ -572,6 +597,11 @@ accept_one(struct emu_ssh *s, const struct emu_ssh_listener *l, int fd)
 		}
 	}
 	pthread_mutex_unlock(&s->mu);
+	if (have_slot && s->hooks.open != NULL &&
+	    !s->hooks.open(s->hooks.arg, l->dev, l->svc, peer, &dev, &svc, &sess)) {
+		slot_release(s, slot); /* the hooks' caps said no */
+		have_slot = false;
+	}
 	if (!have_slot) {
 		atomic_fetch_add(&s->refused, 1);
 		close(fd);
@@ -581,12 +611,19 @@ accept_one(struct emu_ssh *s, const struct emu_ssh_listener *l, int fd)
 		goto fail_fd;
 	/* One shared bind: the version text is set just before it is copied into the session
 	 * (only this thread uses the bind). */
-	if (ssh_bind_options_set(s->bind, SSH_BIND_OPTIONS_BANNER, l->version) != SSH_OK)
+	if (svc == l->svc)
+		snprintf(version, sizeof version, "%s", l->version);
+	else
+		version_text(svc->banner, version, sizeof version);
+	if (ssh_bind_options_set(s->bind, SSH_BIND_OPTIONS_BANNER, version) != SSH_OK)
 		goto fail_fd;
 	if (ssh_bind_accept_fd(s->bind, ss, fd) != SSH_OK)
 		goto fail_fd;
 	c->s = s;
 	c->l = l;
+	c->dev = dev;
+	c->svc = svc;
+	c->sess = sess;
 	c->ss = ss;
 	c->slot = slot;
 	c->start_ms = now_ms();
@@ -595,6 +632,8 @@ accept_one(struct emu_ssh *s, const struct emu_ssh_listener *l, int fd)
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&t, &attr, conn_main, c) != 0) {
 		pthread_attr_destroy(&attr);
+		if (s->hooks.close != NULL)
+			s->hooks.close(s->hooks.arg, sess, true);
 		slot_release(s, slot);
 		ssh_free(ss); /* owns fd now */
 		free(c);
@@ -605,6 +644,8 @@ accept_one(struct emu_ssh *s, const struct emu_ssh_listener *l, int fd)
 	atomic_fetch_add(&s->sessions, 1);
 	return;
 fail_fd:
+	if (s->hooks.close != NULL)
+		s->hooks.close(s->hooks.arg, sess, true);
 	slot_release(s, slot);
 	if (ss != NULL)
 		ssh_free(ss);
@@ -644,10 +685,12 @@ acceptor_main(void *arg)
 			if (l == NULL)
 				goto out; /* woken by stop() */
 			for (int k = 0; k < EMU_SSH_ACCEPT_BURST; k++) {
-				int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+				struct sockaddr_storage peer;
+				socklen_t pl = sizeof peer;
+				int fd = accept4(l->fd, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);
 				if (fd < 0)
 					break;
-				accept_one(s, l, fd);
+				accept_one(s, l, fd, &peer);
 			}
 		}
 	}
@@ -766,37 +809,33 @@ version_text(const char *banner, char *out, size_t outlen)
 }
 
 int
-emu_ssh_listen(struct emu_ssh *s, const struct emu_device *dev, const struct emu_service *svc, uint16_t port)
+emu_ssh_listen_fd(struct emu_ssh *s, const struct emu_device *dev, const struct emu_service *svc, int fd)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int fd = -1, one = 1, r;
 	struct emu_ssh_listener *l;
 
-	if (s->started)
-		return TORIDE_ESTATE;
-	if (svc->proto != EMU_SSH)
+	int r = 0;
+
+	if (fd < 0)
 		return TORIDE_EINVAL;
-	if (s->nl >= EMU_SSH_MAX_LISTENERS)
-		return TORIDE_ETOOBIG;
-	if (s->nl == s->capl) {
+	if (s->started)
+		r = TORIDE_ESTATE;
+	else if (svc->proto != EMU_SSH)
+		r = TORIDE_EINVAL;
+	else if (s->nl >= EMU_SSH_MAX_LISTENERS)
+		r = TORIDE_ETOOBIG;
+	if (r == 0 && s->nl == s->capl) {
 		size_t nc = s->capl ? s->capl * 2 : 16;
 		void *nv = realloc(s->l, nc * sizeof *s->l);
 		if (nv == NULL)
-			return TORIDE_ENOMEM;
-		s->l = nv;
-		s->capl = nc;
+			r = TORIDE_ENOMEM;
+		else {
+			s->l = nv;
+			s->capl = nc;
+		}
 	}
-	if ((r = toride_addr_to_sockaddr(&dev->addr, port ? port : svc->port, &ss, &sl)) != 0)
-		return r;
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-		return TORIDE_EIO;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, EMU_SSH_BACKLOG) != 0) {
-		int e = errno;
+	if (r != 0) {
 		close(fd);
-		errno = e;
-		return TORIDE_EIO;
+		return r;
 	}
 	l = &s->l[s->nl++];
 	l->fd = fd;
@@ -804,6 +843,30 @@ emu_ssh_listen(struct emu_ssh *s, const struct emu_device *dev, const struct emu
 	l->svc = svc;
 	version_text(svc->banner, l->version, sizeof l->version);
 	return 0;
+}
+
+int
+emu_ssh_listen(struct emu_ssh *s, const struct emu_device *dev, const struct emu_service *svc, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd = -1, r;
+
+	if (s->started)
+		return TORIDE_ESTATE;
+	if (svc->proto != EMU_SSH)
+		return TORIDE_EINVAL;
+	if ((r = toride_addr_to_sockaddr(&dev->addr, port ? port : svc->port, &ss, &sl)) != 0)
+		return r;
+	if ((r = emu_listen_socket((struct sockaddr *)&ss, sl, EMU_SSH_BACKLOG, &fd)) != 0)
+		return r;
+	return emu_ssh_listen_fd(s, dev, svc, fd);
+}
+
+void
+emu_ssh_set_hooks(struct emu_ssh *s, const struct emu_ssh_hooks *h)
+{
+	s->hooks = *h;
 }
 
 void

@@ -17,6 +17,7 @@
 #define TORIDE_EMU_SSH_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "emu/emu.h"
 
@@ -74,6 +75,25 @@ int emu_ssh_listen(struct emu_ssh *s, const struct emu_device *dev, const struct
 /* Answer failed logins at once instead of after the service's fail delay (fast tests). Call
  * before emu_ssh_start(). */
 void emu_ssh_set_no_delays(struct emu_ssh *s, bool on);
+
+/* Like emu_ssh_listen, on a socket already bound and listening (non-blocking; e.g. made by a
+ * privileged parent before it dropped root). The emu_ssh owns fd from now on, also on error. */
+int emu_ssh_listen_fd(struct emu_ssh *s, const struct emu_device *dev, const struct emu_service *svc, int fd);
+
+/* Per-session hooks (the honeypot). open runs on the acceptor thread for every accepted client,
+ * after the session cap: it may pick another device and service for this session (*dev, *svc are
+ * preset to the listener's), sets *sess, and returns false to refuse the client (its own caps).
+ * close runs once per session whose open returned true, on the session's thread after the session
+ * ended (shutdown = emu_ssh_stop is ending it); the device must stay valid until then. Set before
+ * emu_ssh_start. */
+struct emu_ssh_hooks {
+	bool (*open)(void *arg, const struct emu_device *ldev, const struct emu_service *lsvc,
+	             const struct sockaddr_storage *peer, const struct emu_device **dev,
+	             const struct emu_service **svc, void **sess);
+	void (*close)(void *arg, void *sess, bool shutdown);
+	void *arg;
+};
+void emu_ssh_set_hooks(struct emu_ssh *s, const struct emu_ssh_hooks *h);
 
 /* Start the acceptor thread. Returns 0, TORIDE_ESTATE (started twice) or TORIDE_ENOMEM. */
 int emu_ssh_start(struct emu_ssh *s);
