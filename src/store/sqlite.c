@@ -20,6 +20,8 @@
 /* Longest value of the small free-text columns we index besides keys (time, sensor, banner
  * product names). Anything longer stays in the event JSON only. */
 #define STORE_TEXT_MAX 512
+/* Longest ISO-8601 time we index ("2026-11-22T00:12:43.123456789+09:00" is 35). */
+#define STORE_TIME_MAX 40
 /* Credentials in default-credential lists are short; NOTICE's ~600 pairs and Mirai's are all
  * under 32 bytes. 128 leaves room and bounds the key column. */
 #define STORE_CRED_MAX TORIDE_STORE_KEY_MAX
@@ -64,6 +66,19 @@ static const char *const migrations[] = {
 	"  time TEXT,"
 	"  PRIMARY KEY (survey, addr, port)"
 	") STRICT, WITHOUT ROWID;",
+	/* 1 -> 2: honeypot sessions and samples (docs/honeypot.md) */
+	"CREATE TABLE hp_session ("
+	"  session TEXT PRIMARY KEY, start TEXT, \"end\" TEXT, src TEXT, dst_port INTEGER,"
+	"  proto TEXT, profile TEXT,"
+	"  event TEXT NOT NULL"
+	") STRICT;"
+	"CREATE INDEX hp_session_by_start ON hp_session (start);"
+	"CREATE INDEX hp_session_by_src ON hp_session (src);"
+	"CREATE TABLE hp_sample ("
+	"  sha256 TEXT PRIMARY KEY, first_seen TEXT,"
+	"  event TEXT NOT NULL"
+	") STRICT;"
+	"CREATE INDEX hp_sample_by_first_seen ON hp_sample (first_seen);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == TORIDE_STORE_SCHEMA_VERSION,
@@ -86,6 +101,12 @@ enum stmt_id {
 	S_FINDINGS_VERDICT,
 	S_OBS_COUNT,
 	S_OBS_COUNT_KIND,
+	S_HP_SESSION_PUT,
+	S_HP_SAMPLE_PUT,
+	S_HP_SESSIONS,
+	S_HP_SESSIONS_SINCE,
+	S_HP_SAMPLES,
+	S_HP_SAMPLES_SINCE,
 	S_COUNT,
 };
 
@@ -154,6 +175,16 @@ static const char *const stmt_sql[S_COUNT] = {
 		" ORDER BY f.addr_key, f.port, f.requirement",
 	[S_OBS_COUNT] = "SELECT count(*) FROM observation WHERE survey = ?1",
 	[S_OBS_COUNT_KIND] = "SELECT count(*) FROM observation WHERE survey = ?1 AND kind = ?2",
+	/* A session is recorded once, when it ends; a repeat (collector restart, re-import)
+	 * replaces it. A sample keeps its first sighting. */
+	[S_HP_SESSION_PUT] =
+		"INSERT OR REPLACE INTO hp_session (session, start, \"end\", src, dst_port, proto, profile, event)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[S_HP_SAMPLE_PUT] = "INSERT OR IGNORE INTO hp_sample (sha256, first_seen, event) VALUES (?1, ?2, ?3)",
+	[S_HP_SESSIONS] = "SELECT event FROM hp_session ORDER BY start, session",
+	[S_HP_SESSIONS_SINCE] = "SELECT event FROM hp_session WHERE start >= ?1 ORDER BY start, session",
+	[S_HP_SAMPLES] = "SELECT event FROM hp_sample ORDER BY first_seen, sha256",
+	[S_HP_SAMPLES_SINCE] = "SELECT event FROM hp_sample WHERE first_seen >= ?1 ORDER BY first_seen, sha256",
 };
 
 struct toride_store {
@@ -720,6 +751,79 @@ put_probe_done(struct toride_store *st, const json_t *ev, const struct ev_common
 	return step_done(st, s);
 }
 
+/* An ISO-8601 time member as events carry it ("2026-11-22T00:12:43.123Z"): only the characters
+ * such a time has, so that the text ordering of the indexed column is the time ordering. */
+static int
+ev_time(struct toride_store *st, const json_t *obj, const char *key, bool required, const char **out)
+{
+	int rc = ev_str(st, obj, key, required, STORE_TIME_MAX, out);
+	if (rc != 0 || *out == NULL)
+		return rc;
+	for (const char *p = *out; *p != '\0'; p++) {
+		if (strchr("0123456789-:.TZ+", *p) == NULL)
+			return bad_event(st, "event: \"%s\" is not an ISO-8601 time", key);
+	}
+	return 0;
+}
+
+static int
+put_hp_session(struct toride_store *st, const json_t *ev, const struct ev_common *c)
+{
+	const char *session, *start, *end, *src, *proto, *profile;
+	char srcbuf[INET6_ADDRSTRLEN];
+	int rc, port = -1;
+
+	if ((rc = ev_str(st, ev, "session", true, TORIDE_STORE_KEY_MAX, &session)) != 0 ||
+	    (rc = ev_time(st, ev, "start", true, &start)) != 0 || (rc = ev_time(st, ev, "end", false, &end)) != 0 ||
+	    (rc = ev_str(st, ev, "src", true, INET6_ADDRSTRLEN, &src)) != 0 ||
+	    (rc = ev_str(st, ev, "proto", false, TORIDE_STORE_KEY_MAX, &proto)) != 0 ||
+	    (rc = ev_str(st, ev, "profile", false, TORIDE_STORE_KEY_MAX, &profile)) != 0)
+		return rc;
+	/* Canonical address text, as for survey rows, so that one host is one value of src. */
+	struct in_addr v4;
+	struct in6_addr v6;
+	if (inet_pton(AF_INET, src, &v4) == 1)
+		inet_ntop(AF_INET, &v4, srcbuf, sizeof srcbuf);
+	else if (inet_pton(AF_INET6, src, &v6) == 1)
+		inet_ntop(AF_INET6, &v6, srcbuf, sizeof srcbuf);
+	else
+		return bad_event(st, "event: \"src\" is not an IP address");
+	const json_t *p = json_object_get(ev, "dst_port");
+	if (p != NULL && !json_is_null(p)) {
+		if (!json_is_integer(p) || json_integer_value(p) < 0 || json_integer_value(p) > 65535)
+			return bad_event(st, "event: \"dst_port\" is not an integer 0..65535");
+		port = (int)json_integer_value(p);
+	}
+	sqlite3_stmt *s = stmt_get(st, S_HP_SESSION_PUT);
+	if ((rc = bind_text(st, s, 1, session)) != 0 || (rc = bind_text(st, s, 2, start)) != 0 ||
+	    (rc = bind_text(st, s, 3, end)) != 0 || (rc = bind_text(st, s, 4, srcbuf)) != 0 ||
+	    (rc = port >= 0 ? bind_int(st, s, 5, port) : bind_text(st, s, 5, NULL)) != 0 ||
+	    (rc = bind_text(st, s, 6, proto)) != 0 || (rc = bind_text(st, s, 7, profile)) != 0 ||
+	    (rc = bind_text(st, s, 8, c->json)) != 0)
+		return rc;
+	return step_done(st, s);
+}
+
+static int
+put_hp_sample(struct toride_store *st, const json_t *ev, const struct ev_common *c)
+{
+	const char *sha, *first;
+	int rc;
+	if ((rc = ev_str(st, ev, "sha256", true, 64, &sha)) != 0 ||
+	    (rc = ev_time(st, ev, "first_seen", false, &first)) != 0)
+		return rc;
+	/* Lower-case hex only: the key must not have two spellings of one sample. */
+	if (strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64)
+		return bad_event(st, "event: \"sha256\" is not 64 lower-case hex digits");
+	if (first == NULL)
+		first = c->time;
+	sqlite3_stmt *s = stmt_get(st, S_HP_SAMPLE_PUT);
+	if ((rc = bind_text(st, s, 1, sha)) != 0 || (rc = bind_text(st, s, 2, first)) != 0 ||
+	    (rc = bind_text(st, s, 3, c->json)) != 0)
+		return rc;
+	return step_done(st, s);
+}
+
 int
 toride_store_put_event(struct toride_store *st, const json_t *event)
 {
@@ -738,13 +842,20 @@ toride_store_put_event(struct toride_store *st, const json_t *event)
 		rc = bad_event(st, "event: not a JSON object");
 		goto out;
 	}
-	if ((rc = ev_str(st, event, "type", true, TORIDE_STORE_KEY_MAX, &type)) != 0 ||
-	    (rc = ev_str(st, event, "survey", true, TORIDE_STORE_KEY_MAX, &c.survey)) != 0 ||
+	if ((rc = ev_str(st, event, "type", true, TORIDE_STORE_KEY_MAX, &type)) != 0)
+		goto out;
+	/* Honeypot events belong to no survey (docs/honeypot.md). */
+	bool hp = strcmp(type, "hp_session") == 0 || strcmp(type, "hp_sample") == 0;
+	if ((!hp && (rc = ev_str(st, event, "survey", true, TORIDE_STORE_KEY_MAX, &c.survey)) != 0) ||
 	    (rc = ev_str(st, event, "time", false, TORIDE_STORE_KEY_MAX, &c.time)) != 0 ||
 	    (rc = ev_str(st, event, "sensor", false, STORE_TEXT_MAX, &c.sensor)) != 0)
 		goto out;
 	int (*put)(struct toride_store *, const json_t *, const struct ev_common *) = NULL;
-	if (strcmp(type, "survey") == 0)
+	if (strcmp(type, "hp_session") == 0)
+		put = put_hp_session;
+	else if (strcmp(type, "hp_sample") == 0)
+		put = put_hp_sample;
+	else if (strcmp(type, "survey") == 0)
 		put = put_survey;
 	else if (strcmp(type, "observation") == 0)
 		put = put_observation;
@@ -1029,6 +1140,41 @@ toride_store_count_observations(struct toride_store *st, const char *survey, con
 		*count = (uint64_t)sqlite3_column_int64(s, 0);
 	else
 		rc = db_fail(st, r);
+	sqlite3_reset(s);
+	return rc;
+}
+
+int
+toride_store_foreach_hp(struct toride_store *st, const char *table, const char *since,
+			int (*cb)(void *arg, json_t *event), void *arg)
+{
+	enum stmt_id id;
+	int rc, r;
+	if (table != NULL && strcmp(table, "hp_session") == 0)
+		id = since != NULL ? S_HP_SESSIONS_SINCE : S_HP_SESSIONS;
+	else if (table != NULL && strcmp(table, "hp_sample") == 0)
+		id = since != NULL ? S_HP_SAMPLES_SINCE : S_HP_SAMPLES;
+	else
+		return TORIDE_EINVAL;
+	sqlite3_stmt *s = stmt_get(st, id);
+	if (since != NULL && (rc = bind_text(st, s, 1, since)) != 0)
+		return rc;
+	rc = 0;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		json_t *ev = json_loads((const char *)sqlite3_column_text(s, 0), 0, NULL);
+		if (ev == NULL) {
+			/* We wrote this JSON ourselves; failing to read it back means no memory. */
+			rc = TORIDE_ENOMEM;
+			goto out;
+		}
+		rc = cb(arg, ev);
+		json_decref(ev);
+		if (rc != 0)
+			goto out;
+	}
+	if (r != SQLITE_DONE)
+		rc = db_fail(st, r);
+out:
 	sqlite3_reset(s);
 	return rc;
 }

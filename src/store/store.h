@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 /* Schema version this build writes; PRAGMA user_version of a current database. */
-#define TORIDE_STORE_SCHEMA_VERSION 1
+#define TORIDE_STORE_SCHEMA_VERSION 2
 /* PRAGMA application_id of a toride database: "TORI" in ASCII. Lets us tell a toride database
  * from any other SQLite file. */
 #define TORIDE_STORE_APPLICATION_ID 0x544f5249
@@ -45,7 +45,11 @@ void toride_store_close(struct toride_store *st);
 /* The message of the last SQLite error or validation failure on this store ("" if none). */
 const char *toride_store_errmsg(const struct toride_store *st);
 
-/* Store one event of type "survey", "observation", "finding" or "probe_done" (docs/schema.md).
+/* Store one event of type "survey", "observation", "finding", "probe_done" (docs/schema.md) or
+ * "hp_session", "hp_sample" (docs/honeypot.md; these carry no "survey": an hp_session needs
+ * "session", "start" and an IP literal "src", an hp_session with the same session replaces the
+ * row; an hp_sample needs a lower-case hex "sha256" and is kept as first stored, a repeat is
+ * ignored).
  * Idempotent on natural keys: survey(id); observation(survey, addr, port, kind, key) where key is
  * proto for service/fingerprint, user NUL password for login_attempt, empty otherwise;
  * finding(survey, addr, port, requirement); probe_done(survey, addr, port). A later event updates
@@ -95,5 +99,16 @@ int toride_store_foreach_finding(struct toride_store *st, const char *survey, co
 /* Number of observation rows of a kind ("service", "login_attempt", ...; NULL = all). */
 int toride_store_count_observations(struct toride_store *st, const char *survey, const char *kind,
 				    uint64_t *count);
+
+/* ---- Honeypot (docs/honeypot.md) ---- */
+
+/* Iterate the stored hp_session events (table "hp_session", ordered by start, then session id) or
+ * hp_sample events ("hp_sample", ordered by first_seen, then sha256). since: NULL for all, else
+ * only rows whose start / first_seen is at or after that ISO-8601 time (text comparison, so give
+ * it in the events' form, e.g. "2026-11-22" or "2026-11-22T00:00:00.000Z"). event is a new object
+ * released after cb returns (json_incref it to keep it). A non-zero return of cb stops the
+ * iteration and is returned. Returns 0, TORIDE_EINVAL (unknown table), TORIDE_EDB or TORIDE_ENOMEM. */
+int toride_store_foreach_hp(struct toride_store *st, const char *table, const char *since,
+			    int (*cb)(void *arg, json_t *event), void *arg);
 
 #endif
