@@ -173,6 +173,7 @@ struct hpl_run {
 	size_t nvariants;
 };
 
+static bool debug; /* HP_LOAD_DEBUG=1: steps and received bytes on stderr */
 static uint8_t rdbuf[64 * 1024]; /* one loop thread: alloc_cb and read_cb run back to back */
 
 static const uint8_t sb_truncated[] = { 255, 250, 24 };
@@ -555,7 +556,10 @@ sess_write(struct hpl_sess *s, const void *p, size_t n, bool copy, bool last)
 enum { TS_DATA, TS_IAC, TS_OPT, TS_SB, TS_SB_IAC };
 
 /* Answers options as Mirai's scanner does (consume_iacs): DO NAWS -> WILL NAWS + SB NAWS 80x24,
- * other DO -> WONT, WILL -> DO. Returns the data byte count left in p (IAC sequences removed). */
+ * other DO -> WONT, WILL -> DO, and like Mirai only before the login prompt (its SC_HANDLE_IACS
+ * state, the loader's TELNET_READ_IACS); later option commands are dropped unanswered (Cowrie
+ * waits for a DONT ECHO from clients that answered its WILL ECHO, which Mirai never sends).
+ * Returns the data byte count left in p (IAC sequences removed). */
 static size_t
 telnet_strip(struct hpl_sess *s, uint8_t *p, size_t n)
 {
@@ -585,6 +589,8 @@ telnet_strip(struct hpl_sess *s, uint8_t *p, size_t n)
 			break;
 		case TS_OPT:
 			s->tstate = TS_DATA;
+			if (s->step != 0 || s->logged_in)
+				break;
 			if (na + 12 > sizeof(ans)) {
 				sess_write(s, ans, na, true, false);
 				na = 0;
@@ -709,6 +715,8 @@ step_check(struct hpl_sess *s, bool chunk_end)
 		return;
 	if (st->marks_mirai)
 		s->mirai_seen = true;
+	if (debug)
+		fprintf(stderr, "hp-load: session %p step %u met\n", (void *)s, s->step);
 	if (st->final) {
 		sess_end(s, s->mirai_seen ? END_OK : END_ERROR);
 		return;
@@ -805,6 +813,17 @@ on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 	}
 	if (r->o.mode == MODE_HOSTILE && is_ssh_variant(s->variant))
 		return; /* whatever the SSH server answers is ignored */
+	if (debug) {
+		fprintf(stderr, "hp-load: session %p step %u read %zd: ", (void *)s, s->step, nread);
+		for (ssize_t i = 0; i < nread; i++) {
+			uint8_t ch = (uint8_t)b->base[i];
+			if (ch >= 32 && ch < 127 && ch != '\\')
+				fputc(ch, stderr);
+			else
+				fprintf(stderr, "\\x%02x", ch);
+		}
+		fputc('\n', stderr);
+	}
 	n = telnet_strip(s, (uint8_t *)b->base, (size_t)nread);
 	if (s->done || n == 0)
 		return;
@@ -1270,6 +1289,7 @@ main(int argc, char **argv)
 	if (parse_opts(argc, argv, &r->o) != 0)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
+	debug = getenv("HP_LOAD_DEBUG") != NULL;
 	raise_nofile(r->o.sessions);
 	r->loop = uv_default_loop();
 	r->rng = r->o.seed;
