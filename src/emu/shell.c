@@ -7,6 +7,8 @@
  */
 #include "emu/shell.h"
 
+#include <fnmatch.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -40,8 +42,13 @@ struct sh_var {
 	char *value;
 };
 
+/* /var/tmp files whose contents are numbers made per instance (see VAR_TMP). */
+#define SH_VARTMP_MAX 4
+
 struct emu_shell {
 	const struct emu_device *dev;
+	char vartmp[SH_VARTMP_MAX][16];
+	size_t nvartmp;
 	struct emu_vfs fs;
 	char cwd[EMU_VFS_PATH_MAX];
 	char user[64];
@@ -65,6 +72,9 @@ struct emu_shell {
 	unsigned loops, cmds, depth;
 	unsigned nest;             /* parser nesting across all $(...) levels */
 	bool abort;                /* stop running the rest of the line (budget, exit) */
+	bool exhausted;            /* the line's loop or command budget ran out */
+	unsigned in_script;        /* scripts being run (sh FILE, sh -c, ./script): exit ends one */
+	bool script_exit;          /* `exit` inside a script: unwind to its runner */
 	bool close;
 	uint64_t now;
 };
@@ -142,6 +152,51 @@ dev_seed(const struct emu_shell *sh)
 	return sh->dev != NULL ? sh->dev->seed : 0;
 }
 
+/*
+ * Per-instance randomisation: every detail a honeypot check might compare across sensors (memory,
+ * BogoMIPS, process ids and set, extra accounts, /var/tmp, dmesg) is drawn from a splitmix64 stream
+ * keyed by dev->seed and a per-purpose salt, so one device is stable and two devices differ, and
+ * the lab (deterministic seeds) stays reproducible. Values stay within what the class of device
+ * shows (sh_class below).
+ */
+static uint64_t
+mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* A number in [lo, hi] for purpose `salt` (and index k within it). */
+static uint64_t
+rnd(const struct emu_shell *sh, uint64_t salt, uint64_t k, uint64_t lo, uint64_t hi)
+{
+	uint64_t v = mix64(dev_seed(sh) ^ mix64(salt * 0x100000001b3ULL + k));
+	return hi > lo ? lo + v % (hi - lo + 1) : lo;
+}
+
+enum { R_MEM = 1, R_MEMFREE, R_BOGO, R_PS, R_PSSET, R_USERS, R_VARTMP, R_DMESG, R_BUSYBOX, R_NET, R_LOAD, R_PID };
+
+/* Device classes with their RAM sizes (MiB of the board; MemTotal is that minus what the kernel
+ * reserves). From vendor data sheets of the profiles' models: DVR/NVR/cameras 64-256 MiB, home
+ * routers 32-128 MiB, NAS 256-1024 MiB. */
+enum sh_class { C_CAMERA, C_ROUTER, C_NAS, C_OTHER };
+
+static enum sh_class
+sh_class(const struct emu_shell *sh)
+{
+	const struct emu_profile *p = sh->dev != NULL ? sh->dev->profile : NULL;
+	const char *t = p != NULL ? p->type : "";
+	if (strstr(t, "DVR") != NULL || strstr(t, "NVR") != NULL || strstr(t, "Camera") != NULL)
+		return C_CAMERA;
+	if (strstr(t, "Router") != NULL || strstr(t, "WAP") != NULL || strstr(t, "Gateway") != NULL)
+		return C_ROUTER;
+	if (strstr(t, "NAS") != NULL)
+		return C_NAS;
+	return C_OTHER;
+}
+
 static uint64_t
 uptime_secs(const struct emu_shell *sh)
 {
@@ -151,18 +206,37 @@ uptime_secs(const struct emu_shell *sh)
 	return sh->now - boot;
 }
 
-/* Memory size in KiB: devices of this class have 32 to 256 MiB. */
+/* MemTotal in KiB: a board size of the device's class minus 3-9 MiB the kernel keeps. */
 static unsigned
 mem_total_kb(const struct emu_shell *sh)
 {
-	static const unsigned sizes[] = { 28948, 59024, 124460, 250712 };
-	return sizes[dev_seed(sh) % 4];
+	static const unsigned camera[] = { 64, 128, 128, 256 }, router[] = { 32, 64, 64, 128 },
+	                      nas[] = { 256, 512, 512, 1024 }, other[] = { 64, 128, 256 };
+	const unsigned *v = camera;
+	size_t n = 4;
+	switch (sh_class(sh)) {
+	case C_ROUTER: v = router; break;
+	case C_NAS: v = nas; break;
+	case C_OTHER: v = other, n = 3; break;
+	case C_CAMERA: break;
+	}
+	unsigned mib = v[rnd(sh, R_MEM, 0, 0, n - 1)];
+	return mib * 1024 - (unsigned)rnd(sh, R_MEM, 1, 3 * 1024, (mib >= 64 ? 9 : 5) * 1024);
 }
 
+/* Free memory: 15-55 % of the total (the device's own programs hold the rest). */
 static unsigned
 mem_free_kb(const struct emu_shell *sh)
 {
-	return mem_total_kb(sh) / 4 + (unsigned)((dev_seed(sh) >> 8) % 2048);
+	unsigned tot = mem_total_kb(sh);
+	return (unsigned)((uint64_t)tot * rnd(sh, R_MEMFREE, 0, 15, 55) / 100) + (unsigned)rnd(sh, R_MEMFREE, 1, 0, 1023);
+}
+
+/* BogoMIPS times 100, in the range the kernel reports for this CPU family's clocks. */
+static unsigned
+bogomips_x100(const struct emu_shell *sh, unsigned lo, unsigned hi)
+{
+	return (unsigned)rnd(sh, R_BOGO, 0, lo * 100, hi * 100);
 }
 
 /* uname -a fields from the profile's uname line: "Linux host release version... machine OS". */
@@ -348,6 +422,36 @@ static const char ETC_INITTAB[] =
 static const char ETC_PROFILE[] = "export PATH=/bin:/sbin:/usr/bin:/usr/sbin\nexport PS1='# '\n";
 static const char RCS[] = "#!/bin/sh\nmount -a\n/sbin/ifconfig lo 127.0.0.1\n";
 
+/* Accounts firmware images ship besides root (each instance shows about a third of them). */
+static const char *const EXTRA_USERS[] = {
+	"bin:x:2:2:bin:/bin:/bin/false",
+	"sys:x:3:3:sys:/dev:/bin/false",
+	"admin:x:0:0:admin:/root:/bin/sh",
+	"support:x:0:0:support:/root:/bin/sh",
+	"mail:x:8:8:mail:/var/mail:/bin/false",
+	"ftp:x:55:55:ftp:/home/ftp:/bin/false",
+	"sshd:x:22:22:sshd:/var/empty:/bin/false",
+	"www-data:x:33:33:www-data:/var/www:/bin/false",
+	"operator:x:37:37:Operator:/var:/bin/false",
+	"user:x:1000:1000:user:/home/user:/bin/sh",
+	"guest:x:1001:1001:guest:/home/guest:/bin/sh",
+};
+
+/* Run-time state files a device keeps in /var/tmp (a random subset per instance). */
+static const struct {
+	const char *name, *text;
+} VAR_TMP[] = {
+	{ "resolv.conf.auto", "nameserver 192.168.1.1\n" },
+	{ "wan_status", "up\n" },
+	{ "led_status", "0\n" },
+	{ "ntp_sync", "1\n" },
+	{ "dhcpc.pid", NULL },
+	{ "syslogd.pid", NULL },
+	{ "boot_count", NULL },
+	{ "upgrade", NULL },
+	{ "dropbear", NULL },
+};
+
 static int
 fs_dir(struct emu_shell *sh, const char *path, unsigned mode)
 {
@@ -389,7 +493,7 @@ fs_build(struct emu_shell *sh)
 			return r;
 		nd->sdata = sh->elf;
 		nd->slen = sh->elflen;
-		nd->shown_size = 612016 + (size_t)(dev_seed(sh) % 4) * 65536;
+		nd->shown_size = (size_t)rnd(sh, R_BUSYBOX, 0, 480000, 1100000) & ~(size_t)3;
 		nd->applet = "busybox";
 	}
 	for (size_t i = 0; i < sh_napplets; i++) {
@@ -432,6 +536,28 @@ fs_build(struct emu_shell *sh)
 		return r;
 	nd = emu_vfs_find(&sh->fs, "/etc/init.d/rcS");
 	nd->mode = 0755;
+	for (size_t i = 0; i < sizeof(VAR_TMP) / sizeof(VAR_TMP[0]); i++) {
+		if (rnd(sh, R_VARTMP, i, 0, 99) >= 45)
+			continue;
+		char path[EMU_VFS_PATH_MAX];
+		snprintf(path, sizeof(path), "/var/tmp/%s", VAR_TMP[i].name);
+		bool dir = strcmp(VAR_TMP[i].name, "upgrade") == 0 || strcmp(VAR_TMP[i].name, "dropbear") == 0;
+		if ((r = emu_vfs_add(&sh->fs, path, dir ? EMU_V_DIR : EMU_V_FILE, dir ? 0755 : 0644, false, &nd)) != 0)
+			return r;
+		if (dir)
+			continue;
+		const char *text = VAR_TMP[i].text;
+		if (text == NULL) {
+			/* A pid or a counter: a number made when the shell starts, kept in the shell. */
+			size_t k = sh->nvartmp < SH_VARTMP_MAX ? sh->nvartmp++ : SH_VARTMP_MAX - 1;
+			snprintf(sh->vartmp[k], sizeof(sh->vartmp[k]), "%u\n",
+			         (unsigned)rnd(sh, R_VARTMP, 100 + i, strstr(VAR_TMP[i].name, "pid") ? 150 : 1,
+			                       strstr(VAR_TMP[i].name, "pid") ? 390 : 60));
+			text = sh->vartmp[k];
+		}
+		nd->sdata = (const uint8_t *)text;
+		nd->slen = strlen(text);
+	}
 	static const char *const chr[] = { "/dev/console", "/dev/ttyS0", "/dev/watchdog", "/dev/mtdblock0",
 		                           "/dev/mtdblock1", "/dev/urandom", "/dev/zero" };
 	for (size_t i = 0; i < sizeof(chr) / sizeof(chr[0]); i++)
@@ -457,8 +583,11 @@ static int
 gen_cpuinfo(struct emu_shell *sh, struct toride_buf *b)
 {
 	const char *a = dev_arch(sh);
-	unsigned bogo = 300 + (unsigned)(dev_seed(sh) % 700);
+	unsigned bogo, bogof;
 	if (strncmp(a, "mips", 4) == 0) {
+		bogo = bogomips_x100(sh, 250, 600);
+		bogof = bogo % 100;
+		bogo /= 100;
 		const char *sys = strncmp(a, "mipsel", 6) == 0 ? "MT7628AN" : "Atheros AR9341 rev 1";
 		const char *cpu = strncmp(a, "mipsel", 6) == 0 ? "MIPS 24KEc V5.5" : "MIPS 74Kc V5.0";
 		return bprintf(b,
@@ -469,16 +598,17 @@ gen_cpuinfo(struct emu_shell *sh, struct toride_buf *b)
 		               "isa\t\t\t: mips1 mips2 mips32r1 mips32r2\nASEs implemented\t: mips16 dsp\n"
 		               "shadow register sets\t: 1\nkscratch registers\t: 0\ncore\t\t\t: 0\n"
 		               "VCED exceptions\t\t: not available\nVCEI exceptions\t\t: not available\n\n",
-		               sys, cpu, bogo, bogo % 100);
+		               sys, cpu, bogo, bogof);
 	}
+	bogo = bogomips_x100(sh, 2900, 2940);
 	if (strcmp(a, "x86_64") == 0 || (a[0] == 'i' && strstr(a, "86") != NULL))
 		return bprintf(b,
 		               "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 55\n"
 		               "model name\t: Intel(R) Atom(TM) CPU  E3815  @ 1.46GHz\nstepping\t: 8\n"
 		               "cpu MHz\t\t: 1463.000\ncache size\t: 512 KB\nfpu\t\t: yes\n"
 		               "flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov\n"
-		               "bogomips\t: 2926.%02u\n\n",
-		               bogo % 100);
+		               "bogomips\t: %u.%02u\n\n",
+		               bogo / 100, bogo % 100);
 	if (strncmp(a, "aarch64", 7) == 0)
 		return bprintf(b,
 		               "processor\t: 0\nBogoMIPS\t: 48.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\n"
@@ -488,7 +618,9 @@ gen_cpuinfo(struct emu_shell *sh, struct toride_buf *b)
 	const char *feat = "half thumb fastmult vfp edsp neon vfpv3 tls vfpv4 idiva idivt vfpd32 lpae ";
 	unsigned archv = 7;
 	const char *part = "0xc07";
+	bogo = bogomips_x100(sh, 790, 2000);
 	if (strncmp(a, "armv6", 5) == 0) {
+		bogo = bogomips_x100(sh, 300, 700);
 		model = "ARMv6-compatible processor rev 7 (v6l)";
 		feat = "swp half thumb fastmult vfp edsp java tls ";
 		archv = 6;
@@ -498,13 +630,14 @@ gen_cpuinfo(struct emu_shell *sh, struct toride_buf *b)
 		feat = "swp half thumb fastmult edsp java ";
 		archv = 5;
 		part = "0x926";
+		bogo = bogomips_x100(sh, 100, 300);
 	}
 	return bprintf(b,
 	               "processor\t: 0\nmodel name\t: %s\nBogoMIPS\t: %u.%02u\nFeatures\t: %s\n"
 	               "CPU implementer\t: 0x41\nCPU architecture: %u\nCPU variant\t: 0x0\nCPU part\t: %s\n"
 	               "CPU revision\t: 5\n\nHardware\t: Generic DT based system\nRevision\t: 0000\n"
 	               "Serial\t\t: 0000000000000000\n",
-	               model, bogo, bogo % 100, feat, archv, part);
+	               model, bogo / 100, bogo % 100, feat, archv, part);
 }
 
 static int
@@ -532,13 +665,20 @@ gen_file(struct emu_shell *sh, const struct emu_vnode *nd, struct toride_buf *b)
 		return bprintf(b, "%s version %s (root@localhost) (gcc version 4.9.4) %s\n", u.sysname, u.release,
 		               u.version);
 	case EMU_GEN_LOADAVG:
-		return bprintf(b, "0.%02u 0.%02u 0.%02u 1/%u %u\n", (unsigned)(dev_seed(sh) % 40),
-		               (unsigned)(dev_seed(sh) % 30), (unsigned)(dev_seed(sh) % 20), 60 + (unsigned)(dev_seed(sh) % 30),
-		               sh->pid + 2);
+		return bprintf(b, "0.%02u 0.%02u 0.%02u 1/%u %u\n", (unsigned)rnd(sh, R_LOAD, 0, 0, 60),
+		               (unsigned)rnd(sh, R_LOAD, 1, 0, 40), (unsigned)rnd(sh, R_LOAD, 2, 0, 30),
+		               (unsigned)rnd(sh, R_LOAD, 3, 45, 90), sh->pid + 2);
 	case EMU_GEN_PASSWD: {
 		int r = bputs(b, "root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/false\n");
 		if (r == 0 && strcmp(sh->user, "root") != 0)
 			r = bprintf(b, "%s:x:0:0:%s:/root:/bin/sh\n", sh->user, sh->user);
+		for (size_t i = 0; r == 0 && i < sizeof(EXTRA_USERS) / sizeof(EXTRA_USERS[0]); i++) {
+			size_t nl = strcspn(EXTRA_USERS[i], ":");
+			if (rnd(sh, R_USERS, i, 0, 99) >= 35 ||
+			    (strlen(sh->user) == nl && strncmp(sh->user, EXTRA_USERS[i], nl) == 0))
+				continue;
+			r = bprintf(b, "%s\n", EXTRA_USERS[i]);
+		}
 		if (r == 0)
 			r = bputs(b, "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
 		return r;
@@ -729,6 +869,56 @@ is_meta(char c)
 	       c == '>' || c == '\n' || c == '\r';
 }
 
+static bool
+tok_word_is(const struct tok *t, const char *w)
+{
+	return t->t == T_WORD && t->n == strlen(w) && memcmp(t->s, w, t->n) == 0;
+}
+
+/* Is token k at the start of a command (first, after an operator, or after a keyword that opens
+ * a list)? */
+static bool
+is_sep_tok(const struct tok *t)
+{
+	return t->t == T_SEMI || t->t == T_AMP || t->t == T_AND || t->t == T_OR || t->t == T_PIPE || t->t == T_LPAREN;
+}
+
+static bool
+is_open_kw(const struct tok *t)
+{
+	static const char *const kw[] = { "do", "then", "else", "elif", "{", "if", "while", "until", "!" };
+	for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++)
+		if (tok_word_is(t, kw[i]))
+			return true;
+	return false;
+}
+
+/* Is token k at the start of a command (first, after an operator, or after a keyword that opens
+ * a list and is itself at the start of a command)? */
+static bool
+at_cmd_start(const struct parser *p, size_t k)
+{
+	while (k > 0) {
+		const struct tok *t = &p->t[k - 1];
+		if (is_sep_tok(t))
+			return true;
+		if (!is_open_kw(t))
+			return false;
+		k--;
+	}
+	return true;
+}
+
+/* A newline after an operator, a separator or a list-opening keyword separates nothing. */
+static bool
+nl_is_blank(const struct parser *p)
+{
+	const struct tok *t = &p->t[p->n - 1];
+	if (is_sep_tok(t))
+		return true;
+	return is_open_kw(t) && at_cmd_start(p, p->n - 1);
+}
+
 /* Split s into tokens. Returns 0, TORIDE_EPARSE (message printed), or TORIDE_ENOMEM. */
 static int
 tokenize(struct emu_shell *sh, const char *s, size_t n, struct parser *p)
@@ -740,12 +930,29 @@ tokenize(struct emu_shell *sh, const char *s, size_t n, struct parser *p)
 	size_t i = 0;
 	while (i < n) {
 		char c = s[i];
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+		if (c == ' ' || c == '\t' || c == '\r') {
 			i++;
 			continue;
 		}
-		if (c == '#')
-			break;
+		if (c == '\n') {
+			/* A newline (scripts) ends a command like ';' unless nothing is open to end. */
+			i++;
+			if (p->n == 0 || nl_is_blank(p))
+				continue;
+			if (p->n + 1 >= SH_TOKENS_MAX) {
+				syntax_error(sh, p, "line too complex");
+				return TORIDE_EPARSE;
+			}
+			p->t[p->n] = (struct tok){ .t = T_SEMI, .s = s + i - 1, .n = 1, .fd = -1 };
+			p->n++;
+			continue;
+		}
+		if (c == '#') {
+			/* A comment runs to the end of its line. */
+			while (i < n && s[i] != '\n')
+				i++;
+			continue;
+		}
 		if (p->n + 1 >= SH_TOKENS_MAX) {
 			syntax_error(sh, p, "line too complex");
 			return TORIDE_EPARSE;
@@ -877,6 +1084,7 @@ struct fields {
 	size_t len;
 	bool active;
 	bool over;    /* too many fields: later ones dropped */
+	bool glob;    /* the word has an unquoted * ? or [ : expand it against the filesystem */
 };
 
 static void
@@ -902,6 +1110,7 @@ fb_push(struct fields *f)
 	if (!f->active)
 		return 0;
 	f->active = false;
+	f->glob = false;
 	if (f->n >= SH_ARGS_MAX) {
 		f->over = true;
 		f->len = 0;
@@ -1024,6 +1233,63 @@ expand_dollar(struct emu_shell *sh, const char *s, size_t i, size_t n, struct fi
 	return fb_text(f, val, strlen(val), dq);
 }
 
+static int
+cmp_base(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	const char *bx = strrchr(x, '/'), *by = strrchr(y, '/');
+	return strcmp(bx != NULL ? bx + 1 : x, by != NULL ? by + 1 : y);
+}
+
+/* Pathname expansion of the word being built (`rm -rf *`, `chmod 777 *.sh`): the last component
+ * is matched against the directory's entries (names starting with '.' only by a pattern that
+ * does); no match keeps the word as typed, as sh does. */
+static int
+glob_push(struct emu_shell *sh, struct fields *f)
+{
+	char pat[SH_WORD_MAX];
+	memcpy(pat, f->cur, f->len);
+	pat[f->len] = '\0';
+	const char *slash = strrchr(pat, '/');
+	size_t dl = slash != NULL ? (size_t)(slash - pat) + 1 : 0; /* prefix kept as typed, with its '/' */
+	const char *bp = pat + dl;
+	if (strpbrk(bp, "*?[") == NULL || memchr(pat, '*', dl) != NULL || memchr(pat, '?', dl) != NULL ||
+	    memchr(pat, '[', dl) != NULL)
+		return fb_push(f);
+	char dir[EMU_VFS_PATH_MAX], tmp[EMU_VFS_PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%.*s", (int)(dl > 0 ? dl : 1), dl > 0 ? pat : ".");
+	if (!resolve(sh, tmp, dir, sizeof(dir)))
+		return fb_push(f);
+	const char **names = calloc(sh->fs.n + 1, sizeof(*names));
+	if (names == NULL)
+		return TORIDE_ENOMEM;
+	size_t nn = 0;
+	for (size_t i = 0; i < sh->fs.n; i++) {
+		const char *np = sh->fs.nodes[i].path;
+		if (emu_vfs_is_child(np, dir) && fnmatch(bp, base_name(np), FNM_PERIOD) == 0)
+			names[nn++] = np;
+	}
+	int r = 0;
+	if (nn == 0) {
+		r = fb_push(f);
+	} else {
+		qsort(names, nn, sizeof(*names), cmp_base);
+		for (size_t i = 0; i < nn && r == 0; i++) {
+			const char *b = base_name(names[i]);
+			size_t bl = strlen(b);
+			if (dl + bl >= sizeof(f->cur))
+				continue;
+			memcpy(f->cur, pat, dl);
+			memcpy(f->cur + dl, b, bl);
+			f->len = dl + bl;
+			f->active = true;
+			r = fb_push(f);
+		}
+	}
+	free(names);
+	return r;
+}
+
 /* Expand one word into fields (quotes removed, $ and ` substituted). */
 static int
 expand_word(struct emu_shell *sh, const char *s, size_t n, struct fields *f)
@@ -1068,12 +1334,15 @@ expand_word(struct emu_shell *sh, const char *s, size_t n, struct fields *f)
 			r = subst(sh, s + i + 1, e > i + 1 ? e - i - 2 : 0, f, dq);
 			i = e;
 		} else {
+			if (!dq && (c == '*' || c == '?' || c == '['))
+				f->glob = true;
 			fb_add(f, c);
 			i++;
 		}
 	}
 	if (r == 0)
-		r = fb_push(f);
+		r = f->glob ? glob_push(sh, f) : fb_push(f);
+	f->glob = false;
 	return r;
 }
 
@@ -1124,13 +1393,14 @@ run_simple(struct emu_shell *sh, struct parser *p, size_t first, size_t last, in
 	toride_buf_init(&cin, EMU_SHELL_OUT_MAX);
 	const uint8_t *save_in = sh->in;
 	size_t save_inlen = sh->inlen;
+	bool in_redirected = false; /* else `read` may consume the pipe's or loop's stdin */
 	int r = 0;
 	if (f == NULL) {
 		r = TORIDE_ENOMEM;
 		goto out;
 	}
 	if (++sh->cmds > EMU_SHELL_CMDS_MAX) {
-		sh->abort = true;
+		sh->abort = sh->exhausted = true;
 		goto out;
 	}
 	size_t nredir = 0;
@@ -1250,6 +1520,7 @@ run_simple(struct emu_shell *sh, struct parser *p, size_t first, size_t last, in
 			goto out;
 		sh->in = cin.data != NULL ? cin.data : (const uint8_t *)"";
 		sh->inlen = cin.len;
+		in_redirected = true;
 	}
 	/* Files named in > redirections are created (and truncated) before the command runs. */
 	for (size_t k = 0; k < nrd; k++) {
@@ -1322,8 +1593,10 @@ run_simple(struct emu_shell *sh, struct parser *p, size_t first, size_t last, in
 	}
 	r = 0;
 out:
-	sh->in = save_in;
-	sh->inlen = save_inlen;
+	if (in_redirected) {
+		sh->in = save_in;
+		sh->inlen = save_inlen;
+	}
 	if (f != NULL) {
 		fields_free(f);
 		free(f);
@@ -1345,7 +1618,7 @@ budget_left(struct emu_shell *sh)
 	if (sh->abort)
 		return false;
 	if (sh->loops >= EMU_SHELL_LOOP_MAX) {
-		sh->abort = true;
+		sh->abort = sh->exhausted = true;
 		return false;
 	}
 	sh->loops++;
@@ -1479,6 +1752,126 @@ p_if(struct emu_shell *sh, struct parser *p, bool run, int *status)
 	return 0;
 }
 
+static bool
+at_compound(const struct parser *p)
+{
+	return tok_is(p, "for") || tok_is(p, "while") || tok_is(p, "until") || tok_is(p, "if") || tok_is(p, "{") ||
+	       p->t[p->pos].t == T_LPAREN;
+}
+
+/* A compound command (for, while/until, if, { }, ( )) without its redirections. */
+static int
+p_compound(struct emu_shell *sh, struct parser *p, bool run, int *status)
+{
+	int r = 0;
+	if (tok_is(p, "for")) {
+		r = p_for(sh, p, run, status);
+	} else if (tok_is(p, "while") || tok_is(p, "until")) {
+		r = p_while(sh, p, run, status);
+	} else if (tok_is(p, "if")) {
+		r = p_if(sh, p, run, status);
+	} else if (tok_is(p, "{")) {
+		p->pos++;
+		if ((r = p_list(sh, p, run, status)) == 0)
+			expect_word(sh, p, "}");
+	} else {
+		p->pos++;
+		char cwd[EMU_VFS_PATH_MAX];
+		memcpy(cwd, sh->cwd, sizeof(cwd));
+		if ((r = p_list(sh, p, run, status)) == 0 && !p->err) {
+			if (p->t[p->pos].t == T_RPAREN)
+				p->pos++;
+			else
+				unexpected(sh, p);
+		}
+		if (run)
+			memcpy(sh->cwd, cwd, sizeof(cwd)); /* a subshell's cd does not stick */
+	}
+	return r;
+}
+
+/* Run a compound command with the redirections at tokens [rfirst, rlast) (`done < file`,
+ * `} > file`): stdin from a file, stdout into a file; stderr stays on the terminal. */
+static int
+run_compound_redirected(struct emu_shell *sh, struct parser *p, size_t start, size_t rfirst, size_t rlast,
+                        int *status)
+{
+	struct fields *f = calloc(1, sizeof(*f));
+	struct toride_buf cin, cout;
+	toride_buf_init(&cin, EMU_SHELL_OUT_MAX);
+	toride_buf_init(&cout, EMU_SHELL_OUT_MAX);
+	const uint8_t *save_in = sh->in;
+	size_t save_inlen = sh->inlen;
+	struct toride_buf *save_out = sh->out;
+	char outfile[SH_WORD_MAX] = "";
+	int r = 0;
+	if (f == NULL) {
+		r = TORIDE_ENOMEM;
+		goto out;
+	}
+	for (size_t k = rfirst; k + 1 < rlast; k += 2) {
+		const struct tok *t = &p->t[k], *w = &p->t[k + 1];
+		fields_free(f);
+		if ((r = expand_word(sh, w->s, w->n, f)) != 0)
+			goto out;
+		const char *target = f->n > 0 ? f->v[0] : "";
+		if (t->op == R_IN && t->fd == 0) {
+			struct emu_vnode *nd = lookup(sh, target);
+			if (nd == NULL || nd->type == EMU_V_DIR) {
+				(void)bprintf(&sh->term, "sh: can't open %s: %s\n", target,
+				              nd == NULL ? "no such file" : "Is a directory");
+				*status = 1;
+				goto out;
+			}
+			const uint8_t *cp;
+			size_t cn;
+			if ((r = file_contents(sh, nd, &cp, &cn)) != 0)
+				goto out;
+			toride_buf_reset(&cin);
+			if ((r = bput(&cin, cp, cn)) != 0)
+				goto out;
+			sh->in = cin.data != NULL ? cin.data : (const uint8_t *)"";
+			sh->inlen = cin.len;
+		} else if ((t->op == R_OUT || t->op == R_APPEND) && t->fd == 1) {
+			struct emu_vnode *nd = NULL;
+			int e = open_write(sh, target, t->op == R_APPEND, &nd);
+			if (e < 0) {
+				r = e;
+				goto out;
+			}
+			if (e > 0) {
+				(void)bprintf(&sh->term, "sh: can't create %s: %s\n", target, emu_vfs_strerror(e));
+				*status = 1;
+				goto out;
+			}
+			if (nd->type == EMU_V_FILE)
+				event(sh, "write", nd->path);
+			snprintf(outfile, sizeof(outfile), "%s", nd->path);
+			sh->out = &cout;
+		}
+	}
+	p->pos = start;
+	r = p_compound(sh, p, true, status);
+	sh->out = save_out;
+	if (r == 0 && outfile[0] != '\0') {
+		int fr = flush_to_file(sh, outfile, true, &cout, &sh->term);
+		if (fr < 0)
+			r = fr;
+	}
+out:
+	sh->out = save_out;
+	sh->in = save_in;
+	sh->inlen = save_inlen;
+	p->pos = rlast;
+	if (f != NULL) {
+		fields_free(f);
+		free(f);
+	}
+	toride_buf_free(&cin);
+	toride_buf_free(&cout);
+	return r;
+}
+
 static int
 p_command(struct emu_shell *sh, struct parser *p, bool run, int *status)
 {
@@ -1491,28 +1884,30 @@ p_command(struct emu_shell *sh, struct parser *p, bool run, int *status)
 	}
 	int r = 0;
 	struct tok *t = &p->t[p->pos];
-	if (tok_is(p, "for")) {
-		r = p_for(sh, p, run, status);
-	} else if (tok_is(p, "while") || tok_is(p, "until")) {
-		r = p_while(sh, p, run, status);
-	} else if (tok_is(p, "if")) {
-		r = p_if(sh, p, run, status);
-	} else if (tok_is(p, "{")) {
-		p->pos++;
-		if ((r = p_list(sh, p, run, status)) == 0)
-			expect_word(sh, p, "}");
-	} else if (t->t == T_LPAREN) {
-		p->pos++;
-		char cwd[EMU_VFS_PATH_MAX];
-		memcpy(cwd, sh->cwd, sizeof(cwd));
-		if ((r = p_list(sh, p, run, status)) == 0 && !p->err) {
-			if (p->t[p->pos].t == T_RPAREN)
+	if (at_compound(p)) {
+		size_t start = p->pos;
+		/* Find the end (and the redirections after it) without running anything. */
+		if ((r = p_compound(sh, p, false, status)) == 0 && !p->err) {
+			size_t rfirst = p->pos;
+			while (p->t[p->pos].t == T_REDIR) {
 				p->pos++;
-			else
-				unexpected(sh, p);
+				if (p->t[p->pos].t != T_WORD) {
+					unexpected(sh, p);
+					break;
+				}
+				p->pos++;
+			}
+			size_t rlast = p->pos;
+			if (!p->err && run && !sh->abort) {
+				if (rlast > rfirst) {
+					r = run_compound_redirected(sh, p, start, rfirst, rlast, status);
+				} else {
+					p->pos = start;
+					r = p_compound(sh, p, true, status);
+					p->pos = rlast;
+				}
+			}
 		}
-		if (run)
-			memcpy(sh->cwd, cwd, sizeof(cwd)); /* a subshell's cd does not stick */
 	} else if (t->t == T_WORD || t->t == T_REDIR) {
 		if (at_terminator(p)) {
 			unexpected(sh, p);
@@ -1552,28 +1947,45 @@ p_pipeline(struct emu_shell *sh, struct parser *p, bool run, int *status)
 	toride_buf_init(&bufs[0], EMU_SHELL_OUT_MAX);
 	toride_buf_init(&bufs[1], EMU_SHELL_OUT_MAX);
 	struct toride_buf *save_out = sh->out;
-	const uint8_t *save_in = sh->in;
-	size_t save_inlen = sh->inlen;
+	/* stdin after the first command: what a `read` there consumed stays consumed (while read). */
+	const uint8_t *save_in = NULL;
+	size_t save_inlen = 0;
+	bool piped = false;
 	int r = 0, cur = 0;
 	int st = 0;
 	for (;;) {
 		toride_buf_reset(&bufs[cur]);
 		sh->out = &bufs[cur];
+		if (run) {
+			/* The last command writes straight to the pipeline's stdout, so that its output
+			 * and its messages on stderr reach the terminal in the order they were made. */
+			size_t at = p->pos;
+			int dummy = 0;
+			if ((r = p_command(sh, p, false, &dummy)) != 0 || p->err)
+				break;
+			if (p->t[p->pos].t != T_PIPE)
+				sh->out = save_out;
+			p->pos = at;
+		}
 		if ((r = p_command(sh, p, run, &st)) != 0 || p->err)
 			break;
-		if (p->t[p->pos].t != T_PIPE) {
-			if (run)
-				r = bput(save_out, bufs[cur].data, bufs[cur].len);
+		if (p->t[p->pos].t != T_PIPE)
 			break;
-		}
 		p->pos++;
+		if (!piped) {
+			save_in = sh->in;
+			save_inlen = sh->inlen;
+			piped = true;
+		}
 		sh->in = bufs[cur].data != NULL ? bufs[cur].data : (const uint8_t *)"";
 		sh->inlen = bufs[cur].len;
 		cur ^= 1;
 	}
 	sh->out = save_out;
-	sh->in = save_in;
-	sh->inlen = save_inlen;
+	if (piped) {
+		sh->in = save_in;
+		sh->inlen = save_inlen;
+	}
 	toride_buf_free(&bufs[0]);
 	toride_buf_free(&bufs[1]);
 	if (run)
@@ -1672,6 +2084,72 @@ out:
 	sh->depth--;
 	free(p.t);
 	return r;
+}
+
+/* Why 64 KiB: dropper scripts (bins.sh and the like) are a few KiB; the tokenizer takes at most
+ * SH_TOKENS_MAX words of a script anyway, so more text would only be refused. */
+#define SH_SCRIPT_MAX (64u * 1024u)
+
+/* Run a script's text as sh does (sh FILE, sh -c, commands piped to sh, ./script, . FILE). A
+ * child script (all but `.`) keeps its cd to itself; `exit` in any script ends only that script.
+ * The text is copied first: the script may change or remove its own file. */
+static int
+run_script_in(struct emu_shell *sh, const char *text, size_t n, struct toride_buf *out, bool child)
+{
+	if (n > SH_SCRIPT_MAX)
+		n = SH_SCRIPT_MAX;
+	char *copy = malloc(n + 1);
+	if (copy == NULL)
+		return TORIDE_ENOMEM;
+	memcpy(copy, text, n);
+	copy[n] = '\0';
+	char cwd[EMU_VFS_PATH_MAX];
+	memcpy(cwd, sh->cwd, sizeof(cwd));
+	sh->in_script++;
+	int r = run_string(sh, copy, n, out);
+	sh->in_script--;
+	if (sh->script_exit) {
+		sh->script_exit = false;
+		if (!sh->exhausted)
+			sh->abort = false;
+	}
+	if (child)
+		memcpy(sh->cwd, cwd, sizeof(cwd));
+	free(copy);
+	return r;
+}
+
+static int
+run_script(struct emu_shell *sh, const char *text, size_t n, struct toride_buf *out)
+{
+	return run_script_in(sh, text, n, out, true);
+}
+
+/* Hand a client-written file's contents to the observer (the honeypot keeps it as a sample):
+ * once per version, i.e. again only after the file changed. */
+static void
+file_evidence(struct emu_shell *sh, struct emu_vnode *nd)
+{
+	const struct emu_observer *o = sh->dev != NULL ? sh->dev->obs : NULL;
+	if (o == NULL || o->file == NULL || nd->type != EMU_V_FILE || nd->data == NULL || nd->len == 0 || nd->sent)
+		return;
+	nd->sent = true;
+	o->file(sh->dev->obs_arg, nd->path, nd->data, nd->len);
+}
+
+/* The "execute" event: the program's absolute path and its arguments. */
+static void
+exec_event(struct emu_shell *sh, const char *path, int argc, char **argv)
+{
+	char detail[1024];
+	size_t o = (size_t)snprintf(detail, sizeof(detail), "%s", path);
+	for (int i = 0; i < argc && o < sizeof(detail); i++) {
+		int m = snprintf(detail + o, sizeof(detail) - o, " %s", argv[i]);
+		if (m < 0)
+			break;
+		o += (size_t)m;
+	}
+	event(sh, "execute", detail);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1886,7 +2364,7 @@ APPLET(ap_ls)
 	}
 	if (nt == 0)
 		targets[nt++] = ".";
-	const char **names = calloc(sh->fs.n + 2, sizeof(*names));
+	const char **names = calloc(sh->fs.n + 4, sizeof(*names));
 	if (names == NULL)
 		return TORIDE_ENOMEM;
 	for (int k = 0; k < nt && r == 0; k++) {
@@ -1912,6 +2390,13 @@ APPLET(ap_ls)
 				names[nn++] = np;
 		}
 		qsort(names, nn, sizeof(*names), cmp_str);
+		if (all) {
+			/* -a shows "." and ".." first, as every ls does. */
+			memmove(names + 2, names, nn * sizeof(*names));
+			names[0] = ".";
+			names[1] = "..";
+			nn += 2;
+		}
 		if (!lng) {
 			/* Columns as busybox prints them on an 80-column terminal. */
 			size_t col = 0;
@@ -1932,7 +2417,7 @@ APPLET(ap_ls)
 			if (r == 0)
 				r = bprintf(out, "total %zu\n", nn);
 			for (size_t i = 0; i < nn && r == 0; i++) {
-				struct emu_vnode *cn = emu_vfs_find(&sh->fs, names[i]);
+				struct emu_vnode *cn = names[i][0] == '.' ? nd : emu_vfs_find(&sh->fs, names[i]);
 				r = ls_entry(sh, cn, base_name(names[i]), true, out);
 			}
 		}
@@ -2337,12 +2822,25 @@ has_service(const struct emu_shell *sh, enum emu_proto pr)
 	return false;
 }
 
+/* Lines of `ps`: kernel threads, daemons, services and the shell (< 32 on these devices). */
+#define SH_PROCS_MAX 40
+
 struct proc {
 	unsigned pid;
 	unsigned vsz;
 	const char *stat;
 	const char *cmd;
 };
+
+/* Daemons a device of each class may run besides its services (a random subset per instance). */
+static const char *const PS_CAMERA[] = { "/usr/sbin/crond", "/sbin/udhcpc -i eth0 -b", "/usr/sbin/ntpd -n -p pool.ntp.org",
+	                                 "/sbin/watchdog -t 5 /dev/watchdog", "[jffs2_gcd_mtd4]", "/usr/sbin/inetd",
+	                                 "/sbin/getty -L ttyS0 115200 vt100" };
+static const char *const PS_ROUTER[] = { "/usr/sbin/dnsmasq", "/usr/sbin/udhcpd /var/udhcpd.conf", "/sbin/hotplug2 --persistent",
+	                                 "/usr/sbin/crond", "/usr/sbin/igmpproxy", "/usr/sbin/miniupnpd", "[jffs2_gcd_mtd3]",
+	                                 "/usr/sbin/ntpclient -s -h pool.ntp.org" };
+static const char *const PS_OTHER[] = { "/usr/sbin/crond", "/sbin/udhcpc -i eth0", "/usr/sbin/ntpd -n", "[jffs2_gcd_mtd3]",
+	                                "/sbin/watchdog /dev/watchdog" };
 
 static size_t
 proc_list(const struct emu_shell *sh, struct proc *v, size_t max)
@@ -2351,13 +2849,24 @@ proc_list(const struct emu_shell *sh, struct proc *v, size_t max)
 		{ 1, 1480, "S", "init" },          { 2, 0, "SW", "[kthreadd]" },
 		{ 3, 0, "SW", "[ksoftirqd/0]" },   { 5, 0, "SW<", "[kworker/0:0H]" },
 		{ 7, 0, "SW", "[rcu_preempt]" },   { 10, 0, "SW<", "[khelper]" },
-		{ 76, 0, "SW", "[kswapd0]" },      { 143, 0, "SW", "[mtdblock0]" },
-		{ 231, 1476, "S", "/sbin/syslogd -n" }, { 236, 1476, "S", "/sbin/klogd -n" },
 	};
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof(base) / sizeof(base[0]) && n < max; i++)
 		v[n++] = base[i];
-	unsigned pid = 300 + (unsigned)(dev_seed(sh) % 40);
+	/* Kernel threads of the storage and swap, then the daemons, at increasing pids with gaps. */
+	unsigned pid = (unsigned)rnd(sh, R_PS, 0, 60, 90);
+	if (n < max)
+		v[n++] = (struct proc){ pid, 0, "SW", "[kswapd0]" };
+	pid += (unsigned)rnd(sh, R_PS, 1, 20, 90);
+	if (n < max)
+		v[n++] = (struct proc){ pid, 0, "SW", "[mtdblock0]" };
+	pid = (unsigned)rnd(sh, R_PS, 2, 180, 260);
+	unsigned bb = 1400 + (unsigned)rnd(sh, R_PS, 3, 0, 40) * 4;
+	if (n < max)
+		v[n++] = (struct proc){ pid, bb, "S", "/sbin/syslogd -n" };
+	pid += (unsigned)rnd(sh, R_PS, 4, 2, 9);
+	if (n < max)
+		v[n++] = (struct proc){ pid, bb, "S", "/sbin/klogd -n" };
 	struct {
 		enum emu_proto p;
 		const char *cmd;
@@ -2367,22 +2876,35 @@ proc_list(const struct emu_shell *sh, struct proc *v, size_t max)
 		{ EMU_HTTP, "/usr/sbin/httpd", 3120 },     { EMU_RTSP, "/usr/bin/rtspd", 8840 },
 		{ EMU_MQTT, "/usr/bin/mqttd", 2404 },      { EMU_FTP, "/usr/sbin/ftpd", 1476 },
 	};
+	const char *const *extra = PS_OTHER;
+	size_t nextra = sizeof(PS_OTHER) / sizeof(PS_OTHER[0]);
+	if (sh_class(sh) == C_CAMERA)
+		extra = PS_CAMERA, nextra = sizeof(PS_CAMERA) / sizeof(PS_CAMERA[0]);
+	else if (sh_class(sh) == C_ROUTER)
+		extra = PS_ROUTER, nextra = sizeof(PS_ROUTER) / sizeof(PS_ROUTER[0]);
+	for (size_t i = 0; i < nextra && n < max; i++) {
+		if (rnd(sh, R_PSSET, i, 0, 99) >= 50)
+			continue;
+		pid += (unsigned)rnd(sh, R_PS, 10 + i, 3, 40);
+		v[n++] = (struct proc){ pid, extra[i][0] == '[' ? 0 : bb + (unsigned)rnd(sh, R_PS, 30 + i, 0, 600) * 4,
+			                extra[i][0] == '[' ? "SW" : "S", extra[i] };
+	}
 	for (size_t i = 0; i < sizeof(svc) / sizeof(svc[0]) && n < max; i++) {
 		if (!has_service(sh, svc[i].p))
 			continue;
+		pid += (unsigned)rnd(sh, R_PS, 50 + i, 3, 30);
 		v[n++] = (struct proc){ pid, svc[i].vsz, "S", svc[i].cmd };
-		pid += 7 + (unsigned)(dev_seed(sh) >> (i * 3)) % 11;
 	}
 	if (n < max)
-		v[n++] = (struct proc){ sh->pid, 1484, "S", "-sh" };
+		v[n++] = (struct proc){ sh->pid, bb + 8, "S", "-sh" };
 	return n;
 }
 
 APPLET(ap_ps)
 {
 	(void)argc, (void)argv, (void)err;
-	struct proc v[24];
-	size_t n = proc_list(sh, v, 24);
+	struct proc v[SH_PROCS_MAX];
+	size_t n = proc_list(sh, v, SH_PROCS_MAX);
 	int r = bputs(out, "  PID USER       VSZ STAT COMMAND\n");
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = bprintf(out, "%5u root     %5u %-4s %s\n", v[i].pid, v[i].vsz, v[i].stat, v[i].cmd);
@@ -2395,8 +2917,8 @@ APPLET(ap_kill)
 {
 	(void)out;
 	int st = 0;
-	struct proc v[24];
-	size_t n = proc_list(sh, v, 24);
+	struct proc v[SH_PROCS_MAX];
+	size_t n = proc_list(sh, v, SH_PROCS_MAX);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (a[0] == '-')
@@ -2436,6 +2958,49 @@ APPLET(ap_free)
 	               tot, used, fr, 0u, buffers, cached, used - buffers - cached, fr + buffers + cached, 0u, 0u, 0u);
 }
 
+/* The kernel log of this boot: version, memory, the serial console and the Ethernet MAC (the
+ * device's own), with per-instance timestamps. */
+APPLET(ap_dmesg)
+{
+	(void)argc, (void)argv, (void)err;
+	struct uname_parts u;
+	uname_split(sh, &u);
+	uint8_t mac[6] = { 0x00, 0x12, 0x16, 0x00, 0x00, 0x01 };
+	if (sh->dev != NULL)
+		memcpy(mac, sh->dev->mac, 6);
+	unsigned tot = mem_total_kb(sh);
+	unsigned phys = (tot / 1024 + 15) / 16 * 16 * 1024;
+	uint64_t us = rnd(sh, R_DMESG, 0, 900000, 1400000); /* time of the serial driver, microseconds */
+	int r = bprintf(out,
+	                "[    0.000000] Booting Linux on physical CPU 0x0\n"
+	                "[    0.000000] %s version %s (root@localhost) (gcc version 4.9.4) %s\n"
+	                "[    0.000000] Memory: %uK/%uK available (%uK kernel code, %uK rwdata, %uK rodata, %uK init, %uK bss, %uK reserved)\n"
+	                "[    0.000000] Kernel command line: console=ttyS0,115200 mem=%uM root=/dev/mtdblock%u rootfstype=squashfs\n",
+	                u.sysname, u.release, u.version, tot, phys, (unsigned)rnd(sh, R_DMESG, 1, 2800, 4200),
+	                (unsigned)rnd(sh, R_DMESG, 2, 150, 260), (unsigned)rnd(sh, R_DMESG, 3, 700, 1300),
+	                (unsigned)rnd(sh, R_DMESG, 4, 150, 260), (unsigned)rnd(sh, R_DMESG, 5, 120, 400), phys - tot,
+	                phys / 1024, (unsigned)rnd(sh, R_DMESG, 6, 1, 4));
+	if (r == 0)
+		r = bprintf(out,
+		            "[%5u.%06u] Serial: 8250/16550 driver, %u ports, IRQ sharing disabled\n"
+		            "[%5u.%06u] serial8250.0: ttyS0 at MMIO 0x%08x (irq = %u, base_baud = %u) is a 16550A\n"
+		            "[%5u.%06u] console [ttyS0] enabled\n",
+		            (unsigned)(us / 1000000), (unsigned)(us % 1000000), (unsigned)rnd(sh, R_DMESG, 7, 1, 4),
+		            (unsigned)((us + 3211) / 1000000), (unsigned)((us + 3211) % 1000000),
+		            0x10000000u + (unsigned)rnd(sh, R_DMESG, 8, 0, 255) * 0x1000u, (unsigned)rnd(sh, R_DMESG, 9, 20, 60),
+		            (unsigned)rnd(sh, R_DMESG, 10, 0, 2) == 0 ? 7500000u : 1500000u,
+		            (unsigned)((us + 4107) / 1000000), (unsigned)((us + 4107) % 1000000));
+	us += rnd(sh, R_DMESG, 11, 400000, 1600000);
+	if (r == 0)
+		r = bprintf(out, "[%5u.%06u] eth0: MAC address %02x:%02x:%02x:%02x:%02x:%02x\n",
+		            (unsigned)(us / 1000000), (unsigned)(us % 1000000), mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	us += rnd(sh, R_DMESG, 12, 2000000, 9000000);
+	if (r == 0)
+		r = bprintf(out, "[%5u.%06u] eth0: link up (100Mbps/Full duplex)\n", (unsigned)(us / 1000000),
+		            (unsigned)(us % 1000000));
+	return r;
+}
+
 APPLET(ap_uptime)
 {
 	(void)argc, (void)argv, (void)err;
@@ -2454,8 +3019,8 @@ APPLET(ap_uptime)
 			r = bprintf(out, "%u min, ", mins);
 	}
 	if (r == 0)
-		r = bprintf(out, " load average: 0.%02u, 0.%02u, 0.%02u\n", (unsigned)(dev_seed(sh) % 40),
-		            (unsigned)(dev_seed(sh) % 30), (unsigned)(dev_seed(sh) % 20));
+		r = bprintf(out, " load average: 0.%02u, 0.%02u, 0.%02u\n", (unsigned)rnd(sh, R_LOAD, 0, 0, 60),
+		            (unsigned)rnd(sh, R_LOAD, 1, 0, 40), (unsigned)rnd(sh, R_LOAD, 2, 0, 30));
 	return r;
 }
 
@@ -2488,8 +3053,10 @@ APPLET(ap_ifconfig)
 	if (sh->dev != NULL)
 		memcpy(mac, sh->dev->mac, 6);
 	uint64_t seed = dev_seed(sh);
-	unsigned host = 2 + (unsigned)(seed % 250);
-	unsigned long long rxp = 100000 + seed % 9000000, txp = rxp * 3 / 5;
+	unsigned host = (unsigned)rnd(sh, R_NET, 0, 2, 250);
+	/* Packet counters grow with the uptime (a few packets a second, per instance rate). */
+	unsigned long long rxp = uptime_secs(sh) * rnd(sh, R_NET, 1, 2, 40) + rnd(sh, R_NET, 2, 0, 9999),
+	                   txp = rxp * rnd(sh, R_NET, 3, 40, 90) / 100;
 	return bprintf(out,
 	               "eth0      Link encap:Ethernet  HWaddr %02X:%02X:%02X:%02X:%02X:%02X  \n"
 	               "          inet addr:192.168.1.%u  Bcast:192.168.1.255  Mask:255.255.255.0\n"
@@ -2546,7 +3113,7 @@ APPLET(ap_wget)
 	for (int i = 1; i < argc && r == 0; i++) {
 		const char *a = argv[i];
 		if (a[0] == '-') {
-			quiet = quiet || strcmp(a, "-q") == 0;
+			quiet = quiet || (a[1] != '-' && strchr(a, 'q') != NULL) || strcmp(a, "--quiet") == 0;
 			if ((strcmp(a, "-O") == 0 || strcmp(a, "-P") == 0 || strcmp(a, "-U") == 0 || strcmp(a, "-T") == 0 ||
 			     strcmp(a, "-Y") == 0 || strcmp(a, "--header") == 0) && i + 1 < argc)
 				i++;
@@ -2554,6 +3121,11 @@ APPLET(ap_wget)
 		}
 		nurl++;
 		event(sh, "download", a);
+		if (strncmp(a, "http://", 7) != 0 && strncmp(a, "https://", 8) != 0 && strncmp(a, "ftp://", 6) != 0) {
+			/* busybox wget takes only http:// and ftp:// (https:// in newer builds) */
+			r = bprintf(err, "wget: not an http or ftp url: %s\n", a);
+			break;
+		}
 		char host[256];
 		unsigned port;
 		url_host(a, host, sizeof(host), &port);
@@ -2578,6 +3150,30 @@ APPLET(ap_tftp)
 	const char *remote = NULL, *local = NULL, *host = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
+		if (strcmp(a, "-c") == 0) {
+			/* tftp-hpa's `tftp HOST -c get FILE` (Gafgyt droppers): busybox refuses the option,
+			 * but the URL it names is evidence. */
+			const char *h = NULL, *file = NULL;
+			for (int k = 1; k < argc; k++) {
+				if (strcmp(argv[k], "-c") == 0)
+					continue;
+				if (strcmp(argv[k], "get") == 0 && k + 1 < argc) {
+					file = argv[++k];
+					continue;
+				}
+				if (h == NULL && argv[k][0] != '-')
+					h = argv[k];
+			}
+			if (h != NULL && file != NULL) {
+				char url[SH_WORD_MAX];
+				snprintf(url, sizeof(url), "tftp://%s/%s", h, file);
+				event(sh, "download", url);
+			}
+			int r = bputs(err, "tftp: invalid option -- 'c'\nBusyBox v1 multi-call binary.\n\n"
+			                   "Usage: tftp [OPTIONS] HOST [PORT]\n\n"
+			                   "Transfer a file from/to tftp server\n");
+			return r != 0 ? r : 1;
+		}
 		if ((strcmp(a, "-r") == 0 || strcmp(a, "-l") == 0 || strcmp(a, "-b") == 0) && i + 1 < argc) {
 			if (a[1] == 'r')
 				remote = argv[i + 1];
@@ -2996,7 +3592,9 @@ APPLET(ap_exit)
 {
 	(void)out, (void)err;
 	int st = argc > 1 ? atoi(argv[1]) & 0xff : sh->status;
-	if (sh->sh_level > 0)
+	if (sh->in_script > 0)
+		sh->script_exit = true; /* ends the script, not the session */
+	else if (sh->sh_level > 0)
 		sh->sh_level--;
 	else
 		sh->close = true;
@@ -3004,30 +3602,143 @@ APPLET(ap_exit)
 	return st;
 }
 
+/* `sh -c STRING`, `sh FILE [ARGS]`, commands piped into `sh`, or an interactive sh. */
 APPLET(ap_sh)
 {
-	(void)out, (void)err;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-			int st = 0;
-			int r = run_string(sh, argv[i + 1], strlen(argv[i + 1]), NULL);
-			st = sh->status;
-			return r != 0 ? r : st;
+			int r = run_script(sh, argv[i + 1], strlen(argv[i + 1]), out);
+			return r != 0 ? r : sh->status;
 		}
 		if (argv[i][0] != '-') {
-			/* A script file: run its lines (scripts clients write are small, capped by the fs). */
-			struct emu_vnode *nd = lookup(sh, argv[i]);
-			if (nd == NULL) {
-				int r = bprintf(err, "sh: can't open '%s': No such file or directory\n", argv[i]);
+			char path[EMU_VFS_PATH_MAX];
+			struct emu_vnode *nd = NULL;
+			if (resolve(sh, argv[i], path, sizeof(path)))
+				nd = emu_vfs_find(&sh->fs, path);
+			if (nd == NULL || nd->type == EMU_V_DIR) {
+				int r = bprintf(err, "sh: can't open '%s': %s\n", argv[i],
+				                nd == NULL ? "No such file or directory" : "Is a directory");
 				return r != 0 ? r : 2;
 			}
-			return 0;
+			if (nd->data != NULL) {
+				/* A script the client wrote: evidence first, then it runs (interpreted). */
+				file_evidence(sh, nd);
+				exec_event(sh, path, argc - i - 1, argv + i + 1);
+			}
+			const uint8_t *cp;
+			size_t cn;
+			int r = file_contents(sh, nd, &cp, &cn);
+			if (r == 0)
+				r = run_script(sh, (const char *)cp, cn, out);
+			return r != 0 ? r : sh->status;
 		}
+	}
+	if (sh->in != NULL) {
+		/* `... | sh`: the commands come from stdin. */
+		const uint8_t *in = sh->in;
+		size_t inlen = sh->inlen;
+		sh->in = NULL;
+		sh->inlen = 0;
+		int r = run_script(sh, (const char *)in, inlen, out);
+		return r != 0 ? r : sh->status;
 	}
 	/* An interactive sh inside the session: `exit` leaves it. */
 	if (sh->sh_level < EMU_SHELL_DEPTH_MAX)
 		sh->sh_level++;
 	return 0;
+}
+
+/* `. FILE` / `source FILE`: run a file's commands in this shell (cd sticks). */
+APPLET(ap_source)
+{
+	if (argc < 2) {
+		int r = bprintf(err, "sh: %s: filename argument required\n", argv[0]);
+		return r != 0 ? r : 2;
+	}
+	char path[EMU_VFS_PATH_MAX];
+	struct emu_vnode *nd = NULL;
+	if (resolve(sh, argv[1], path, sizeof(path)))
+		nd = emu_vfs_find(&sh->fs, path);
+	if (nd == NULL || nd->type == EMU_V_DIR) {
+		int r = bprintf(err, "sh: %s: can't open '%s'\n", argv[0], argv[1]);
+		return r != 0 ? r : 2;
+	}
+	if (nd->data != NULL) {
+		file_evidence(sh, nd);
+		exec_event(sh, path, argc - 2, argv + 2);
+	}
+	const uint8_t *cp;
+	size_t cn;
+	int r = file_contents(sh, nd, &cp, &cn);
+	if (r == 0)
+		r = run_script_in(sh, (const char *)cp, cn, out, false);
+	return r != 0 ? r : sh->status;
+}
+
+/* read [-r] [-p PROMPT] [NAME...]: one line of stdin (a pipe or `done < file`) into variables. */
+APPLET(ap_read)
+{
+	(void)out;
+	bool raw = false;
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
+		if (strchr(argv[i], 'r') != NULL)
+			raw = true;
+		if (strpbrk(argv[i], "ptnu") != NULL && i + 1 < argc)
+			i++;
+	}
+	char line[SH_VAR_VALUE_MAX];
+	size_t ll = 0;
+	bool got_nl = false;
+	if (sh->in != NULL) {
+		size_t k = 0;
+		while (k < sh->inlen) {
+			char c = (char)sh->in[k++];
+			if (c == '\n') {
+				got_nl = true;
+				break;
+			}
+			if (!raw && c == '\\' && k < sh->inlen) {
+				c = (char)sh->in[k++];
+				if (c == '\n')
+					continue; /* a line continuation */
+			}
+			if (c != '\0' && ll + 1 < sizeof(line))
+				line[ll++] = c;
+		}
+		sh->in += k;
+		sh->inlen -= k;
+	}
+	line[ll] = '\0';
+	const char *names[SH_ARGS_MAX];
+	int nn = 0;
+	for (; i < argc && nn < SH_ARGS_MAX; i++)
+		names[nn++] = argv[i];
+	if (nn == 0)
+		names[nn++] = "REPLY";
+	/* IFS splitting: each name takes a field, the last one the rest of the line. */
+	char *q = line;
+	for (int k = 0; k < nn; k++) {
+		while (*q == ' ' || *q == '\t')
+			q++;
+		char *val = q;
+		if (k + 1 < nn) {
+			while (*q != '\0' && *q != ' ' && *q != '\t')
+				q++;
+			if (*q != '\0')
+				*q++ = '\0';
+		} else {
+			size_t vl = strlen(val);
+			while (vl > 0 && (val[vl - 1] == ' ' || val[vl - 1] == '\t'))
+				val[--vl] = '\0';
+		}
+		int r = var_set(sh, names[k], val);
+		if (r == TORIDE_ENOMEM)
+			return r;
+		if (r != 0 && bprintf(err, "sh: read: '%s': bad variable name\n", names[k]) != 0)
+			return TORIDE_ENOMEM;
+	}
+	return got_nl ? 0 : 1;
 }
 
 APPLET(ap_which)
@@ -3059,6 +3770,221 @@ APPLET(ap_sleep)
 	return 0;
 }
 
+/* dd if= of= bs= count= skip=: what loaders use to read an ELF header (`dd bs=52 count=1 if=.s`)
+ * and to write droppers. The statistics go to stderr as busybox prints them. */
+APPLET(ap_dd)
+{
+	const char *ifile = NULL, *ofile = NULL;
+	unsigned long long bs = 512, count = ~0ULL, skip = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		char *end = NULL;
+		if (strncmp(a, "if=", 3) == 0) {
+			ifile = a + 3;
+		} else if (strncmp(a, "of=", 3) == 0) {
+			ofile = a + 3;
+		} else if (strncmp(a, "bs=", 3) == 0 || strncmp(a, "count=", 6) == 0 || strncmp(a, "skip=", 5) == 0 ||
+		           strncmp(a, "ibs=", 4) == 0 || strncmp(a, "obs=", 4) == 0) {
+			const char *v = strchr(a, '=') + 1;
+			unsigned long long x = strtoull(v, &end, 10);
+			if (end == v || (*end != '\0' && strchr("kKMbc", *end) == NULL)) {
+				int r = bprintf(err, "dd: invalid number '%s'\n", v);
+				return r != 0 ? r : 1;
+			}
+			if (*end == 'k' || *end == 'K')
+				x *= 1024;
+			else if (*end == 'M')
+				x *= 1024 * 1024;
+			else if (*end == 'b')
+				x *= 512;
+			if (a[0] == 'c')
+				count = x;
+			else if (a[0] == 's')
+				skip = x;
+			else if (x > 0)
+				bs = x;
+		} else if (strncmp(a, "conv=", 5) != 0 && strncmp(a, "seek=", 5) != 0) {
+			int r = bprintf(err, "dd: invalid argument '%s'\n", a);
+			return r != 0 ? r : 1;
+		}
+	}
+	struct toride_buf in;
+	toride_buf_init(&in, EMU_SHELL_OUT_MAX);
+	int r = 0;
+	if (ifile != NULL) {
+		r = cat_one(sh, ifile, &in, err, "dd");
+		if (r != 0) {
+			toride_buf_free(&in);
+			return r < 0 ? r : 1;
+		}
+	} else if (sh->in != NULL) {
+		r = bput(&in, sh->in, sh->inlen);
+	}
+	size_t start = skip * bs < in.len ? (size_t)(skip * bs) : in.len;
+	size_t avail = in.len - start;
+	unsigned long long want = count == ~0ULL || bs > ~0ULL / (count ? count : 1) ? ~0ULL : bs * count;
+	size_t n = want < avail ? (size_t)want : avail;
+	unsigned long long full = n / bs, part = n % bs ? 1 : 0;
+	int st = 0;
+	if (r == 0 && ofile != NULL) {
+		struct emu_vnode *nd = NULL;
+		int e = open_write(sh, ofile, false, &nd);
+		if (e < 0) {
+			r = e;
+		} else if (e > 0) {
+			r = bprintf(err, "dd: can't open '%s': %s\n", ofile, emu_vfs_strerror(e));
+			st = 1;
+		} else if (nd->type == EMU_V_FILE) {
+			event(sh, "write", nd->path);
+			e = emu_vfs_append(&sh->fs, nd, in.data != NULL ? in.data + start : NULL, n);
+			if (e < 0)
+				r = e;
+			else if (e > 0)
+				r = bprintf(err, "dd: error writing '%s': %s\n", ofile, emu_vfs_strerror(e)), st = 1;
+		}
+	} else if (r == 0 && n > 0) {
+		r = bput(out, in.data + start, n);
+	}
+	toride_buf_free(&in);
+	if (r == 0 && st == 0) {
+		unsigned us = 40 + (unsigned)(n / 3000);
+		r = bprintf(err, "%llu+%llu records in\n%llu+%llu records out\n", full, part, full, part);
+		if (r == 0 && n < 1024)
+			r = bprintf(err, "%zu bytes (%zuB) copied, 0.%06u seconds, %.1fKB/s\n", n, n, us,
+			            (double)n / 1024.0 / ((double)us / 1e6));
+		else if (r == 0)
+			r = bprintf(err, "%zu bytes (%.1fKB) copied, 0.%06u seconds, %.1fMB/s\n", n, (double)n / 1024.0, us,
+			            (double)n / 1048576.0 / ((double)us / 1e6));
+	}
+	return r != 0 ? r : st;
+}
+
+/* ln [-s] [-f] TARGET LINK: the link is made as a copy of the target (a program linked to a new
+ * name runs as that name, as busybox's links do). A dangling symbolic link makes nothing. */
+APPLET(ap_ln)
+{
+	(void)out;
+	const char *files[3] = { NULL, NULL, NULL };
+	int n = 0;
+	bool sym = false;
+	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] == '-' && argv[i][1] != '\0')
+			sym = sym || strchr(argv[i], 's') != NULL;
+		else if (n < 3)
+			files[n++] = argv[i];
+	}
+	if (n < 1) {
+		int r = bputs(err, "BusyBox v1 multi-call binary.\n\nUsage: ln [OPTIONS] TARGET... LINK|DIR\n");
+		return r != 0 ? r : 1;
+	}
+	const char *dst = n > 1 ? files[1] : base_name(files[0]);
+	if (lookup(sh, files[0]) == NULL)
+		return sym ? 0 : (bprintf(err, "ln: %s: No such file or directory\n", files[0]) != 0 ? TORIDE_ENOMEM : 1);
+	struct toride_buf e2;
+	toride_buf_init(&e2, 1024);
+	int r = copy_file(sh, files[0], dst, false, &e2);
+	if (r > 0 && e2.len > 4) {
+		/* cp's complaint ("cp: ...") as ln's. */
+		int w = bputs(err, "ln: ");
+		if (w == 0)
+			w = bput(err, e2.data + 4, e2.len - 4);
+		if (w != 0)
+			r = w;
+	}
+	toride_buf_free(&e2);
+	return r;
+}
+
+/* nc HOST PORT: a connection attempt, recorded as "tcp://HOST:PORT" and refused (the sensor never
+ * connects anywhere). Listening (-l) is accepted and returns at once. */
+APPLET(ap_nc)
+{
+	(void)out;
+	const char *pos[2] = { NULL, NULL };
+	int np = 0;
+	bool listen = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] == '-' && a[1] != '\0') {
+			listen = listen || strchr(a, 'l') != NULL;
+			if ((strcmp(a, "-p") == 0 || strcmp(a, "-e") == 0 || strcmp(a, "-w") == 0 || strcmp(a, "-i") == 0 ||
+			     strcmp(a, "-s") == 0) && i + 1 < argc)
+				i++;
+			continue;
+		}
+		if (np < 2)
+			pos[np++] = a;
+	}
+	if (listen)
+		return 0;
+	if (np < 2) {
+		int r = bputs(err, "BusyBox v1 multi-call binary.\n\nUsage: nc [OPTIONS] HOST PORT  - connect\n"
+		                   "nc [OPTIONS] -l -p PORT [HOST] [PORT]  - listen\n");
+		return r != 0 ? r : 1;
+	}
+	char url[SH_WORD_MAX];
+	snprintf(url, sizeof(url), "tcp://%s:%s", pos[0], pos[1]);
+	event(sh, "download", url);
+	int r = bprintf(err, "nc: can't connect to remote host (%s): Connection refused\n", pos[0]);
+	return r != 0 ? r : 1;
+}
+
+/* nohup CMD ARGS: CMD runs (emulated), its output goes to nohup.out as on a terminal. */
+APPLET(ap_nohup)
+{
+	if (argc < 2) {
+		int r = bputs(err, "BusyBox v1 multi-call binary.\n\nUsage: nohup PROG ARGS\n");
+		return r != 0 ? r : 1;
+	}
+	struct toride_buf o2;
+	toride_buf_init(&o2, EMU_SHELL_OUT_MAX);
+	int st = dispatch(sh, argc - 1, argv + 1, &o2, err);
+	(void)out;
+	if (st >= 0 && o2.len > 0) {
+		int fr = flush_to_file(sh, "nohup.out", true, &o2, err);
+		if (fr < 0)
+			st = fr;
+	}
+	toride_buf_free(&o2);
+	if (st >= 0) {
+		int r = bputs(err, "nohup: appending output to nohup.out\n");
+		if (r != 0)
+			st = r;
+	}
+	return st;
+}
+
+/* seq [FIRST [INC]] LAST (integers): output stops when the line's output cap is full. */
+APPLET(ap_seq)
+{
+	(void)err;
+	long long v[3] = { 1, 1, 0 };
+	int n = 0;
+	for (int i = 1; i < argc && n < 3; i++) {
+		char *end;
+		long long x = strtoll(argv[i], &end, 10);
+		if (end == argv[i] || *end != '\0') {
+			int r = bprintf(err, "seq: invalid number '%s'\n", argv[i]);
+			return r != 0 ? r : 1;
+		}
+		v[n++] = x;
+	}
+	if (n == 0) {
+		int r = bputs(err, "BusyBox v1 multi-call binary.\n\nUsage: seq [-w] [-s SEP] [FIRST [INC]] LAST\n");
+		return r != 0 ? r : 1;
+	}
+	long long first = n == 1 ? 1 : v[0], inc = n == 3 ? v[1] : 1, last = v[n - 1];
+	if (inc == 0)
+		return 0;
+	int r = 0;
+	for (long long x = first; r == 0 && out->len < out->max && (inc > 0 ? x <= last : x >= last); x += inc) {
+		r = bprintf(out, "%lld\n", x);
+		if ((inc > 0 && x > LLONG_MAX - inc) || (inc < 0 && x < LLONG_MIN - inc))
+			break;
+	}
+	return r;
+}
+
 static int busybox_main(struct emu_shell *sh, int argc, char **argv, struct toride_buf *out, struct toride_buf *err);
 
 APPLET(ap_busybox)
@@ -3068,6 +3994,7 @@ APPLET(ap_busybox)
 
 /* Sorted by name: `busybox --help` lists them in this order. */
 const struct applet sh_applets[] = {
+	{ ".", ap_source, NULL },
 	{ ":", ap_true, NULL },
 	{ "[", ap_test, "/usr/bin" },
 	{ "ash", ap_sh, "/bin" },
@@ -3078,8 +4005,9 @@ const struct applet sh_applets[] = {
 	{ "chown", ap_nop, "/bin" },
 	{ "cp", ap_cp, "/bin" },
 	{ "date", ap_date, "/bin" },
+	{ "dd", ap_dd, "/bin" },
 	{ "df", ap_df, "/bin" },
-	{ "dmesg", ap_nop, "/bin" },
+	{ "dmesg", ap_dmesg, "/bin" },
 	{ "echo", ap_echo, "/bin" },
 	{ "env", ap_env, "/usr/bin" },
 	{ "exit", ap_exit, NULL },
@@ -3094,18 +4022,24 @@ const struct applet sh_applets[] = {
 	{ "ifconfig", ap_ifconfig, "/sbin" },
 	{ "kill", ap_kill, "/bin" },
 	{ "killall", ap_nop, "/usr/bin" },
+	{ "ln", ap_ln, "/bin" },
 	{ "logout", ap_exit, NULL },
 	{ "ls", ap_ls, "/bin" },
 	{ "mkdir", ap_mkdir, "/bin" },
 	{ "mount", ap_mount, "/bin" },
 	{ "mv", ap_mv, "/bin" },
+	{ "nc", ap_nc, "/usr/bin" },
+	{ "nohup", ap_nohup, "/usr/bin" },
 	{ "ps", ap_ps, "/bin" },
 	{ "pwd", ap_pwd, "/bin" },
+	{ "read", ap_read, NULL },
 	{ "reboot", ap_nop, "/sbin" },
 	{ "rm", ap_rm, "/bin" },
 	{ "rmdir", ap_rmdir, "/bin" },
+	{ "seq", ap_seq, "/usr/bin" },
 	{ "sh", ap_sh, "/bin" },
 	{ "sleep", ap_sleep, "/bin" },
+	{ "source", ap_source, NULL },
 	{ "sync", ap_nop, "/bin" },
 	{ "tail", ap_tail, "/usr/bin" },
 	{ "test", ap_test, "/usr/bin" },
@@ -3136,7 +4070,7 @@ static bool
 is_builtin(const struct applet *a)
 {
 	static const char *const b[] = { "cd", "exit", "logout", "export", "unset", "echo", "pwd", "true",
-		                         "false", "test", "[", "kill", "sh", "ash", ":" };
+		                         "false", "test", "[", "kill", "sh", "ash", ":", ".", "source", "read" };
 	for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++)
 		if (strcmp(a->name, b[i]) == 0)
 			return true;
@@ -3210,10 +4144,23 @@ dispatch(struct emu_shell *sh, int argc, char **argv, struct toride_buf *out, st
 		if (a != NULL && (is_builtin(a) || has_busybox(sh) || a->dir != NULL))
 			return a->fn(sh, argc, argv, out, err);
 		if (strcmp(name, "curl") == 0) {
-			/* Not on the device, but the attempt is evidence. */
-			for (int i = 1; i < argc; i++)
-				if (strstr(argv[i], "://") != NULL)
+			/* Not on the device, but the attempt is evidence: every URL argument (not the
+			 * values of curl's options that take one). */
+			static const char *const takes[] = { "-o", "-H", "-A", "-u", "-X", "-d", "-e", "-m", "-x", "-T",
+				                             "-b", "-c", "-F", "-K", "-r", "-w", "-y", "-Y", "-z",
+				                             "--output", "--user-agent", "--header", "--data", "--proxy",
+				                             "--connect-timeout", "--max-time", "--retry", "--user" };
+			for (int i = 1; i < argc; i++) {
+				bool val = false;
+				for (size_t k = 0; k < sizeof(takes) / sizeof(takes[0]); k++)
+					val = val || strcmp(argv[i], takes[k]) == 0;
+				if (val) {
+					i++;
+					continue;
+				}
+				if (argv[i][0] != '-' && argv[i][0] != '\0')
 					event(sh, "download", argv[i]);
+			}
 		}
 		int r = bprintf(err, "sh: %s: not found\n", name);
 		return r != 0 ? r : 127;
@@ -3242,17 +4189,20 @@ dispatch(struct emu_shell *sh, int argc, char **argv, struct toride_buf *out, st
 		}
 		return a->fn(sh, argc, argv, out, err);
 	}
-	/* A file a client wrote: record it, never run it. An empty file is an empty script. */
-	char detail[1024];
-	size_t o = (size_t)snprintf(detail, sizeof(detail), "%s", path);
-	for (int i = 1; i < argc && o < sizeof(detail); i++) {
-		int m = snprintf(detail + o, sizeof(detail) - o, " %s", argv[i]);
-		if (m < 0)
-			break;
-		o += (size_t)m;
-	}
-	event(sh, "execute", detail);
-	return 0;
+	/* A file a client wrote: its contents go to the observer, the run is recorded. A program
+	 * (ELF) is never run; anything else is a script, as the kernel's ENOEXEC makes sh run it,
+	 * and is interpreted here. An empty file is an empty script. */
+	file_evidence(sh, nd);
+	exec_event(sh, path, argc - 1, argv + 1);
+	const uint8_t *cp;
+	size_t cn;
+	int r = file_contents(sh, nd, &cp, &cn);
+	if (r != 0)
+		return r;
+	if (cn == 0 || (cn >= 4 && memcmp(cp, "\x7f" "ELF", 4) == 0))
+		return 0;
+	r = run_script(sh, (const char *)cp, cn, out);
+	return r != 0 ? r : sh->status;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -3279,7 +4229,7 @@ emu_shell_new(struct emu_shell **out, const struct emu_device *dev)
 	                 : dev != NULL && dev->profile != NULL && dev->profile->hostname[0] != '\0' ? dev->profile->hostname
 	                                                                                         : "localhost";
 	snprintf(sh->hostname, sizeof(sh->hostname), "%s", hn);
-	sh->pid = 400 + (unsigned)(dev_seed(sh) % 1200);
+	sh->pid = (unsigned)rnd(sh, R_PID, 0, 800, 2400);
 	const struct emu_profile *p = dev != NULL ? dev->profile : NULL;
 	for (size_t i = 0; p != NULL && i < p->nservices && i < EMU_MAX_SERVICES && sh->prompt[0] == '\0'; i++) {
 		const struct emu_service *s = &p->services[i];
@@ -3305,6 +4255,10 @@ emu_shell_free(struct emu_shell *sh)
 {
 	if (sh == NULL)
 		return;
+	/* Every client-written file still here is evidence (those already sent and unchanged are not
+	 * sent again). */
+	for (size_t i = 0; i < sh->fs.n; i++)
+		file_evidence(sh, &sh->fs.nodes[i]);
 	emu_vfs_free(&sh->fs);
 	for (size_t i = 0; i < sh->nvars; i++)
 		free(sh->vars[i].value);

@@ -233,6 +233,7 @@ emu_vfs_truncate(struct emu_vfs *v, struct emu_vnode *nd)
 	free(nd->data);
 	nd->data = NULL;
 	nd->len = 0;
+	nd->sent = false;
 	nd->sdata = NULL;
 	nd->slen = 0;
 	nd->shown_size = 0;
@@ -259,6 +260,7 @@ emu_vfs_append(struct emu_vfs *v, struct emu_vnode *nd, const uint8_t *p, size_t
 	memcpy(q + nd->len, p, n);
 	nd->data = q;
 	nd->len += n;
+	nd->sent = false;
 	v->user_bytes += n;
 	/* A written file is no longer the program it was copied from. */
 	nd->applet = NULL;

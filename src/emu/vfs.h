@@ -57,6 +57,8 @@ struct emu_vnode {
 	const char *link;           /* symlink target ls -l shows */
 	enum emu_vgen gen;
 	bool user;                  /* created by a client: counts against EMU_VFS_FILES_MAX */
+	bool sent;                  /* contents handed to the observer (file evidence) and unchanged
+	                             * since: cleared by every truncate, append and copy */
 };
 
 struct emu_vfs {

