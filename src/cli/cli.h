@@ -14,6 +14,8 @@ int cmd_lab(int argc, char **argv);
 int cmd_sign(int argc, char **argv);   /* cmd_bundle.c */
 int cmd_bundle(int argc, char **argv); /* cmd_bundle.c */
 int cmd_conform(int argc, char **argv); /* cmd_conform.c */
+int cmd_honeypot(int argc, char **argv); /* cmd_honeypot.c */
+int hp_cli_export(int argc, char **argv); /* cmd_honeypot_export.c: toride honeypot export */
 
 /* Exit codes shared by all subcommands. */
 #define TORIDE_EXIT_OK 0

@@ -10,6 +10,7 @@ static const struct toride_command commands[] = {
 	{"lab", "run a fleet of emulated IoT devices with known truth (no root needed)", cmd_lab},
 	{"sign", "make an update-signing key pair, or re-sign a firmware bundle", cmd_sign},
 	{"bundle", "create, verify or inspect a signed firmware update bundle", cmd_bundle},
+	{"honeypot", "observe infection attempts on emulated IoT devices; STIX 2.1 and MISP export", cmd_honeypot},
 	{"conform", "examine one device against art. 34-10 and JC-STAR star 1, with a report", cmd_conform},
 };
 

@@ -767,10 +767,6 @@ emu_ssh_new(struct emu_ssh **out, const char *hostkey_dir)
 		goto out;
 	if ((r = hostkey_load(s->bind, hostkey_dir, "ssh_host_rsa_key", SSH_KEYTYPE_RSA, EMU_SSH_RSA_BITS)) != 0)
 		goto out;
-	if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
-		r = TORIDE_EIO;
-		goto out;
-	}
 	*out = s;
 	s = NULL;
 	r = 0;
@@ -883,6 +879,10 @@ emu_ssh_start(struct emu_ssh *s)
 
 	if (s->started)
 		return TORIDE_ESTATE;
+	/* Made here, not in emu_ssh_new: a honeypot creates the server (keys) before it forks and
+	 * starts it in the child, which closes every descriptor it did not ask for. */
+	if (s->wake[0] < 0 && pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) != 0)
+		return TORIDE_EIO;
 	if ((s->slots = malloc(s->max_sessions * sizeof *s->slots)) == NULL)
 		return TORIDE_ENOMEM;
 	for (unsigned i = 0; i < s->max_sessions; i++)
