@@ -42,9 +42,13 @@
 struct emu_shell;
 
 /* Events for evidence: kind is "command" (every line run, detail = the line), "download"
- * (a URL given to wget/tftp/curl/ftpget; nothing is fetched), "write" (a file written through a
- * redirection, cp or touch; detail = absolute path) or "execute" (an uploaded file run; detail =
- * path and arguments; nothing is run). detail is NUL-terminated and may hold any other byte. */
+ * (a URL given to wget/tftp/curl/ftpget, or "tcp://HOST:PORT" for nc; nothing is fetched or
+ * connected), "write" (a file written through a redirection, cp, dd or touch; detail = absolute
+ * path) or "execute" (an uploaded file run; detail = path and arguments; an ELF is never run, a
+ * script is interpreted by this shell). detail is NUL-terminated and may hold any other byte.
+ * Besides, the device observer's `file` callback gets the bytes of a client-written file when it
+ * is executed (before its "execute" event) and, in emu_shell_free, of every non-empty
+ * client-written file still present; each version of a file once. */
 typedef void (*emu_shell_event_cb)(void *arg, const char *kind, const char *detail);
 
 /* Create a shell for one session on dev (kept by pointer: dev must outlive the shell). The
