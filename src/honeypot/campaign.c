@@ -678,7 +678,8 @@ hp_campaigns_build(const json_t *sessions, const json_t *samples, json_t **campa
 		if (lo < n && strcmp(ids[lo].id, sid) == 0 && (rc = links_add(&l, "s:", sha, NULL, 0, ids[lo].sess)) != 0)
 			goto out;
 	}
-	qsort(l.v, l.n, sizeof *l.v, cmp_link);
+	if (l.n > 0)
+		qsort(l.v, l.n, sizeof *l.v, cmp_link);
 	if ((csha = calloc(l.n + 1, sizeof *csha)) == NULL) {
 		rc = TORIDE_ENOMEM;
 		goto out;
