@@ -686,12 +686,3 @@ cmd_honeypot(int argc, char **argv)
 	return TORIDE_EXIT_USAGE;
 }
 
-/* Until cmd_honeypot_export.c lands (helper hp2). TEMPORARY. */
-__attribute__((weak)) int
-hp_cli_export(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "toride honeypot export: not built yet\n");
-	return TORIDE_EXIT_ERROR;
-}
