@@ -414,7 +414,10 @@ honeypot_run(const struct run_opts *o)
 	}
 	if (pid == 0)
 		sensor_main(&scfg, user, pfd[1]);
-	/* The collector: the sensor has the listeners and the keys now. */
+	/* The collector: the sensor has the listeners and the keys now (the parent's copy of the
+	 * SSH server never listened or started: freeing it touches no descriptor). */
+	emu_ssh_stop(ssh);
+	ssh = NULL;
 	close(pfd[1]);
 	pfd[1] = -1;
 	for (size_t i = 0; i < nl; i++) {
