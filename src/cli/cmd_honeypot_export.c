@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -64,6 +65,11 @@ write_json_out(const char *path, const json_t *v, const char *what)
 		return -1;
 	snprintf(tmp, n, "%s.tmp-XXXXXX", path);
 	int fd = mkstemp(tmp);
+	/* mkstemp makes 0600; the output gets the mode a plain create would give. */
+	mode_t mask = umask(0);
+	umask(mask);
+	if (fd >= 0)
+		(void)fchmod(fd, 0666 & ~mask);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (f == NULL) {
 		fprintf(stderr, "toride honeypot export: %s: cannot create %s: %s\n", what, tmp, strerror(errno));

@@ -315,31 +315,71 @@ add_strings(json_t *dst, const json_t *src)
 	return 0;
 }
 
-/* Families of the campaign's sessions that used url (download) or wrote sha (file), and of the
- * samples fetched from url or with that sha. Appended to fams; also counts the sessions. */
+/* Index the campaign's sessions once: "u:<url>" and "s:<sha256>" -> {"n": sessions that used
+ * the URL / wrote the file, "f": their families}. */
 static int
-families_of(struct stix *x, const json_t *camp, const char *url, const char *sha, json_t *fams, int *count)
+index_uses(struct stix *x, const json_t *camp, json_t *uses)
 {
 	size_t k, j;
 	const json_t *sid, *e;
-	*count = 0;
 	json_array_foreach(json_object_get(camp, "sessions"), k, sid) {
 		const json_t *s = json_object_get(x->sessions, json_string_value(sid));
-		bool hit = false;
-		json_array_foreach(json_object_get(s, "downloads"), j, e) {
-			const char *u = hp_json_str(e, "url");
-			hit = hit || (url != NULL && u != NULL && strcmp(u, url) == 0);
-		}
-		json_array_foreach(json_object_get(s, "files"), j, e) {
-			const char *h = hp_json_str(e, "sha256");
-			hit = hit || (sha != NULL && h != NULL && strcmp(h, sha) == 0);
-		}
-		if (!hit)
-			continue;
-		(*count)++;
-		if (add_strings(fams, json_object_get(s, "families")) != 0)
+		json_t *seen = json_object();
+		if (seen == NULL)
 			return TORIDE_ENOMEM;
+		for (int pass = 0; pass < 2; pass++) {
+			json_array_foreach(json_object_get(s, pass == 0 ? "downloads" : "files"), j, e) {
+				const char *v = hp_json_str(e, pass == 0 ? "url" : "sha256");
+				if (v == NULL)
+					continue;
+				size_t n = strlen(v) + 3;
+				char *key = malloc(n);
+				if (key == NULL) {
+					json_decref(seen);
+					return TORIDE_ENOMEM;
+				}
+				snprintf(key, n, "%c:%s", pass == 0 ? 'u' : 's', v);
+				json_t *u = json_object_get(uses, key);
+				int rc = 0;
+				if (json_object_get(seen, key) == NULL) {
+					if (u == NULL && (json_object_set_new(uses, key, json_pack("{s:i, s:[]}", "n", 0, "f")) != 0 ||
+							  (u = json_object_get(uses, key)) == NULL))
+						rc = TORIDE_ENOMEM;
+					if (rc == 0 && (json_object_set_new(seen, key, json_true()) != 0 ||
+							json_object_set_new(u, "n", json_integer(json_integer_value(json_object_get(u, "n")) + 1)) != 0 ||
+							add_strings(json_object_get(u, "f"), json_object_get(s, "families")) != 0))
+						rc = TORIDE_ENOMEM;
+				}
+				free(key);
+				if (rc != 0) {
+					json_decref(seen);
+					return rc;
+				}
+			}
+		}
+		json_decref(seen);
 	}
+	return 0;
+}
+
+/* Families of the campaign's sessions that used url (download) or wrote sha (file), and of the
+ * samples fetched from url or with that sha, into fams; count = those sessions. */
+static int
+families_of(struct stix *x, const json_t *uses, const char *url, const char *sha, json_t *fams, int *count)
+{
+	size_t k;
+	const json_t *e;
+	const char *v = url != NULL ? url : sha;
+	size_t n = strlen(v) + 3;
+	char *key = malloc(n);
+	if (key == NULL)
+		return TORIDE_ENOMEM;
+	snprintf(key, n, "%c:%s", url != NULL ? 'u' : 's', v);
+	const json_t *u = json_object_get(uses, key);
+	free(key);
+	*count = (int)json_integer_value(json_object_get(u, "n"));
+	if (add_strings(fams, json_object_get(u, "f")) != 0)
+		return TORIDE_ENOMEM;
 	if (sha != NULL && add_strings(fams, json_object_get(json_object_get(x->samples, sha), "families")) != 0)
 		return TORIDE_ENOMEM;
 	json_array_foreach(url != NULL ? json_object_get(x->url_samples, url) : NULL, k, e) {
@@ -434,7 +474,7 @@ export_campaign(struct stix *x, const json_t *camp)
 	const char *cid = hp_json_str(camp, "id"), *first = hp_json_str(camp, "first_seen"),
 		   *last = hp_json_str(camp, "last_seen");
 	char first_n[32], last_n[32], obs_id[80], id[80], name[256], *url = NULL, *key = NULL, *pat = NULL;
-	json_t *refs = NULL, *fams = NULL;
+	json_t *refs = NULL, *fams = NULL, *uses = NULL;
 	size_t nsess = json_array_size(json_object_get(camp, "sessions")), k;
 	const json_t *e;
 	int64_t ms;
@@ -450,8 +490,12 @@ export_campaign(struct stix *x, const json_t *camp)
 		return TORIDE_EINVAL;
 	hp_time_format_ms(ms, last_n);
 	if ((url = malloc(STIX_URL_MAX)) == NULL || (key = malloc(STIX_KEY_MAX)) == NULL ||
-	    (pat = malloc(2 * STIX_URL_MAX + 64)) == NULL || (refs = json_array()) == NULL)
+	    (pat = malloc(2 * STIX_URL_MAX + 64)) == NULL || (refs = json_array()) == NULL ||
+	    (uses = json_object()) == NULL)
 		goto out;
+	if ((rc = index_uses(x, camp, uses)) != 0)
+		goto out;
+	rc = TORIDE_ENOMEM;
 
 	/* The campaign, and the malware families it used. */
 	const json_t *cfams = json_object_get(camp, "families");
@@ -520,7 +564,7 @@ export_campaign(struct stix *x, const json_t *camp)
 			rc = TORIDE_ENOMEM;
 			goto out;
 		}
-		if ((rc = families_of(x, camp, json_string_value(e), NULL, fams, &count)) != 0 ||
+		if ((rc = families_of(x, uses, json_string_value(e), NULL, fams, &count)) != 0 ||
 		    (rc = indicates(x, ind, cid, fams)) != 0 ||
 		    (rc = sighting(x, ind, obs_id, cid, first_n, last_n, count)) != 0)
 			goto out;
@@ -572,7 +616,7 @@ export_campaign(struct stix *x, const json_t *camp)
 			rc = TORIDE_ENOMEM;
 			goto out;
 		}
-		if ((rc = families_of(x, camp, NULL, sha, fams, &count)) != 0 ||
+		if ((rc = families_of(x, uses, NULL, sha, fams, &count)) != 0 ||
 		    (rc = indicates(x, ind, cid, fams)) != 0 ||
 		    (rc = sighting(x, ind, obs_id, cid, first_n, last_n, count)) != 0)
 			goto out;
@@ -594,6 +638,7 @@ out:
 	free(pat);
 	json_decref(refs);
 	json_decref(fams);
+	json_decref(uses);
 	return rc;
 }
 
