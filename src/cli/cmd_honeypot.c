@@ -176,16 +176,6 @@ bad:
 }
 
 static void
-raise_fd_limit(void)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
-static void
 ready_touch(const char *path)
 {
 	if (path == NULL)
@@ -318,7 +308,7 @@ honeypot_run(const struct run_opts *o)
 	}
 	if ((r = load_listed(&listed, pool, npool, err, sizeof err)) != 0)
 		goto fail;
-	raise_fd_limit();
+	emu_raise_fd_limit();
 
 	/* Everything that needs privilege or files happens now, before the fork. */
 	for (size_t i = 0; i < nl; i++) {

@@ -13,6 +13,12 @@ perm_mix64(uint64_t z)
 	return z ^ (z >> 31);
 }
 
+uint64_t
+toride_splitmix64(uint64_t x)
+{
+	return perm_mix64(x + UINT64_C(0x9e3779b97f4a7c15));
+}
+
 int
 toride_perm_init(struct toride_perm *p, uint64_t n, uint64_t seed)
 {

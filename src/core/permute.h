@@ -37,4 +37,8 @@ int toride_perm_init(struct toride_perm *p, uint64_t n, uint64_t seed);
  * UINT64_MAX (a caller bug, never a valid index). */
 uint64_t toride_perm_at(const struct toride_perm *p, uint64_t j);
 
+/* One step of splitmix64 (add the golden gamma, then mix): a full-avalanche 64-bit hash of x for
+ * seeded choices (profiles of a fleet, devices of a honeypot, per-device randomisation). */
+uint64_t toride_splitmix64(uint64_t x);
+
 #endif

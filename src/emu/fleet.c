@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "core/error.h"
+#include "core/permute.h"
 #include "core/scope.h"
 #include "emu/serve.h"
 #include "emu/ssh.h"
@@ -84,16 +85,6 @@ fleet_close(void *arg, void *sess, enum emu_end why)
 
 /* ------------------------------------------------------------------ building the fleet */
 
-static void
-raise_fd_limit(void)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 struct mix_entry {
 	const struct emu_profile *p;
 	unsigned weight;
@@ -152,21 +143,12 @@ parse_mix(const struct emu_fleet_config *cfg, struct mix_entry *mix, size_t *n, 
 	return r;
 }
 
-static uint64_t
-mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 static const struct emu_profile *
 pick_profile(const struct mix_entry *mix, size_t n, unsigned total, uint64_t seed, unsigned i)
 {
 	/* Round-robin over the weighted list, started at a seeded offset: every profile of the mix
 	 * appears (a fleet of >= n devices covers them all), in proportion to its weight. */
-	unsigned k = (unsigned)((mix64(seed) + i) % total);
+	unsigned k = (unsigned)((toride_splitmix64(seed) + i) % total);
 	for (size_t j = 0; j < n; j++) {
 		if (k < mix[j].weight)
 			return mix[j].p;
@@ -282,7 +264,7 @@ emu_fleet_run(const struct emu_fleet_config *cfg, struct emu_fleet_stats *stats,
 	if ((r = toride_scope_new(&net)) != 0 || (r = toride_scope_add(net, cfg->net, err, errlen)) != 0 ||
 	    (r = toride_scope_finalize(net, err, errlen)) != 0)
 		goto out;
-	raise_fd_limit();
+	emu_raise_fd_limit();
 
 	f->devices = calloc(cfg->ndevices ? cfg->ndevices : 1, sizeof *f->devices);
 	size_t max_listeners = (size_t)cfg->ndevices * EMU_MAX_SERVICES;

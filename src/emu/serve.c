@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -101,6 +102,16 @@ emu_listen_socket(const struct sockaddr *sa, socklen_t sl, int backlog, int *fd_
 	}
 	*fd_out = fd;
 	return 0;
+}
+
+void
+emu_raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 /* ------------------------------------------------------------------ sessions */

@@ -58,6 +58,9 @@ struct emu_serve;
  * or TORIDE_EIO with errno set (EACCES for a port < 1024 without privilege, EADDRINUSE ...). */
 int emu_listen_socket(const struct sockaddr *sa, socklen_t sl, int backlog, int *fd_out);
 
+/* Raise the soft descriptor limit to the hard one: every session is a descriptor. */
+void emu_raise_fd_limit(void);
+
 /* A server on loop. hooks.open and hooks.close are required. */
 int emu_serve_new(struct emu_serve **out, uv_loop_t *loop, const struct emu_serve_config *cfg,
                   const struct emu_serve_hooks *hooks);

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "core/error.h"
+#include "core/permute.h"
 #include "emu/vfs.h"
 
 /* Tokens of one line (or one $(...)): a line of EMU_SHELL_LINE_MAX has fewer words than this
@@ -159,20 +160,11 @@ dev_seed(const struct emu_shell *sh)
  * the lab (deterministic seeds) stays reproducible. Values stay within what the class of device
  * shows (sh_class below).
  */
-static uint64_t
-mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
 /* A number in [lo, hi] for purpose `salt` (and index k within it). */
 static uint64_t
 rnd(const struct emu_shell *sh, uint64_t salt, uint64_t k, uint64_t lo, uint64_t hi)
 {
-	uint64_t v = mix64(dev_seed(sh) ^ mix64(salt * 0x100000001b3ULL + k));
+	uint64_t v = toride_splitmix64(dev_seed(sh) ^ toride_splitmix64(salt * 0x100000001b3ULL + k));
 	return hi > lo ? lo + v % (hi - lo + 1) : lo;
 }
 

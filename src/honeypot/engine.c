@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "core/error.h"
+#include "core/permute.h"
 #include "core/escape.h"
 #include "core/event.h"
 #include "emu/serve.h"
@@ -89,20 +90,11 @@ mono_ms(void)
 }
 
 static uint64_t
-mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
-static uint64_t
 addr_hash(const struct toride_addr *a)
 {
 	uint64_t h = (uint64_t)a->family;
 	for (size_t i = 0; i < sizeof a->b; i++)
-		h = mix64(h ^ a->b[i]);
+		h = toride_splitmix64(h ^ a->b[i]);
 	return h;
 }
 
@@ -141,9 +133,9 @@ hp_profile_for(const struct hp_sensor_config *cfg, const struct hp_listener *l, 
 		return NULL;
 	/* Per address: the listener always shows one device. Per connection: a client's source
 	 * address picks the device, so a bot that comes back meets the same one. */
-	uint64_t key = mix64(cfg->seed ^ mix64(addr_hash(&l->addr) + l->port));
+	uint64_t key = toride_splitmix64(cfg->seed ^ toride_splitmix64(addr_hash(&l->addr) + l->port));
 	if (!cfg->pick_per_address && src != NULL)
-		key = mix64(key ^ addr_hash(src));
+		key = toride_splitmix64(key ^ addr_hash(src));
 	size_t k = (size_t)(key % n);
 	for (size_t i = 0; i < cfg->npool; i++)
 		if (serves(cfg->pool[i], l->proto) && k-- == 0)
