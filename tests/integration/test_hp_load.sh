@@ -8,8 +8,8 @@
 # is the same at the end (no crash and restart); SIGTERM ends the honeypot with exit status 0.
 # hp-load is built by CMake as $TORIDE_BUILD_DIR/tests/hp-load (bench/lib/hp-load.c).
 #
-# HP_LOAD_KIB_PER_SESSION (default 64): measured 31 KB per held session on 2 cores (sensor RSS
-# 17.7 MB idle, 325 MB with 10,035 live; docs/bench-honeypot.md, "Load test"). A held telnet
+# HP_LOAD_KIB_PER_SESSION (default 64): measured 31,329 bytes per held session on 2 cores (sensor
+# RSS 17.3 MiB idle, 317 MiB with 10,035 live; docs/bench-honeypot.md, "Load test"). A held telnet
 # session costs its device instance, shell state, telnet and line buffers, the session recorder
 # with its transcript so far and the libuv handle (the kernel's socket buffers are not in RSS);
 # 64 KiB is about twice the measured value, room for allocator slack and a longer transcript,
