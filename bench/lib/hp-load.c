@@ -118,6 +118,7 @@ struct hpl_opts {
 	const char *ready_file;
 	uint64_t seed;
 	unsigned max_pending;
+	const char *variants; /* hostile: comma-separated names, NULL = all */
 };
 
 struct hpl_run;
@@ -311,6 +312,24 @@ build_mirai_steps(struct hpl_run *r)
 	r->steps[r->nsteps - 1].final = true;
 }
 
+/* name is one of the comma-separated words of list */
+static bool
+name_in_list(const char *name, const char *list)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; *p != '\0';) {
+		const char *e = strchr(p, ',');
+		size_t k = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (k == n && memcmp(p, name, n) == 0)
+			return true;
+		if (e == NULL)
+			break;
+		p = e + 1;
+	}
+	return false;
+}
+
 static void
 build_hostile_payloads(struct hpl_run *r)
 {
@@ -361,11 +380,17 @@ build_hostile_payloads(struct hpl_run *r)
 		r->p_ssh_random[i] = (uint8_t)rng_next(&st);
 
 	r->nvariants = 0;
-	for (int v2 = V_SB_TRUNCATED; v2 <= V_HALF_OPEN; v2++)
+	for (int v2 = 0; v2 < V_COUNT; v2++) {
+		if (v2 >= V_SSH_BAD_VERSION && !r->o.have_ssh)
+			continue;
+		if (r->o.variants != NULL && !name_in_list(variant_names[v2], r->o.variants))
+			continue;
 		r->variants[r->nvariants++] = (enum hpl_variant)v2;
-	if (r->o.have_ssh)
-		for (int v2 = V_SSH_BAD_VERSION; v2 <= V_SSH_HALF_OPEN; v2++)
-			r->variants[r->nvariants++] = (enum hpl_variant)v2;
+	}
+	if (r->nvariants == 0) {
+		fprintf(stderr, "hp-load: --variants selects nothing (SSH variants need --ssh)\n");
+		exit(2);
+	}
 }
 
 /* ------------------------------------------------------------------ helpers */
@@ -1166,6 +1191,10 @@ usage(FILE *f)
 	        "  --hold-interval S   hold mode: one byte every S seconds (default 10)\n"
 	        "  --step-timeout S    give up a session when an answer takes longer (default 30)\n"
 	        "  --hostile-wait S    hostile mode: keep a session after its payload (default 5)\n"
+	        "  --variants LIST     hostile mode: only these (telnet-sb-truncated, telnet-sb-unterminated,\n"
+	        "                      telnet-iac-flood, telnet-nul-ff, telnet-long-line,\n"
+	        "                      telnet-long-shell-line, telnet-half-open, ssh-bad-version,\n"
+	        "                      ssh-huge-length, ssh-random, ssh-half-open)\n"
 	        "  --ready-file F      hold mode: create F when --sessions sessions are logged in\n"
 	        "  --seed N            hostile payloads and dropper bytes (default 1)\n"
 	        "  --progress          counters on stderr every second\n"
@@ -1176,7 +1205,8 @@ static int
 parse_opts(int argc, char **argv, struct hpl_opts *o)
 {
 	enum { O_CONNECT = 256, O_SESSIONS, O_TOTAL, O_DURATION, O_MODE, O_SRC, O_RATE, O_USER, O_PASS,
-	       O_JSON, O_SSH, O_HOLD, O_STEP, O_HWAIT, O_READY, O_SEED, O_PENDING, O_PROGRESS, O_HELP };
+	       O_JSON, O_SSH, O_HOLD, O_STEP, O_HWAIT, O_READY, O_SEED, O_PENDING, O_PROGRESS, O_VARIANTS,
+	       O_HELP };
 	static const struct option lo[] = {
 		{ "connect", 1, NULL, O_CONNECT },   { "sessions", 1, NULL, O_SESSIONS },
 		{ "total", 1, NULL, O_TOTAL },       { "duration", 1, NULL, O_DURATION },
@@ -1187,7 +1217,8 @@ parse_opts(int argc, char **argv, struct hpl_opts *o)
 		{ "step-timeout", 1, NULL, O_STEP }, { "hostile-wait", 1, NULL, O_HWAIT },
 		{ "ready-file", 1, NULL, O_READY },  { "seed", 1, NULL, O_SEED },
 		{ "max-pending", 1, NULL, O_PENDING }, { "progress", 0, NULL, O_PROGRESS },
-		{ "help", 0, NULL, O_HELP },         { NULL, 0, NULL, 0 },
+		{ "variants", 1, NULL, O_VARIANTS }, { "help", 0, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
 	};
 	bool have_dst = false, have_total = false;
 	int c;
@@ -1242,6 +1273,7 @@ parse_opts(int argc, char **argv, struct hpl_opts *o)
 		case O_SEED: o->seed = strtoull(optarg, NULL, 10); break;
 		case O_PENDING: o->max_pending = (unsigned)strtoul(optarg, NULL, 10); break;
 		case O_PROGRESS: o->progress = true; break;
+		case O_VARIANTS: o->variants = optarg; break;
 		case O_HELP: usage(stdout); exit(0);
 		default: goto bad;
 		}
