@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@
 #include "survey/creds.h"
 
 #define HP_BACKLOG 512
+/* Why 4: the loop thread and SSH session threads share them; more arenas only cost memory. */
+#define HP_SENSOR_MALLOC_ARENAS 4
 
 static volatile sig_atomic_t hp_stop;
 
@@ -227,6 +230,10 @@ sensor_main(struct hp_sensor_config *scfg, const char *user, int keep_fd)
 		fprintf(stderr, "toride honeypot: sensor: %s\n", err);
 		_exit(TORIDE_EXIT_ERROR);
 	}
+	/* glibc sizes its malloc arenas from /sys/devices/system/cpu/online the first time a thread
+	 * needs a new one (the 9th on 2 cores: concurrent SSH sessions); under the filter that open
+	 * kills the sensor. A fixed arena count is decided now and bounds memory too. */
+	mallopt(M_ARENA_MAX, HP_SENSOR_MALLOC_ARENAS);
 	scfg->confine = sensor_confine;
 	int r = hp_sensor_run(scfg);
 	_exit(r == 0 ? 0 : TORIDE_EXIT_ERROR);
