@@ -139,7 +139,7 @@ cowrie_try() {
 	COWRIE_PID=$!
 	PIDS+=("$COWRIE_PID")
 	for _ in $(seq $((COWRIE_START_S * 10))); do
-		listening "$COWRIE_PORT" && { COWRIE_REF=$ref; COWRIE_SHA=$sha; COWRIE_DIR=$d; return 0; }
+		listening "$COWRIE_PORT" && { COWRIE_REF=$ref; COWRIE_SHA=$sha; return 0; }
 		kill -0 "$COWRIE_PID" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -67,11 +67,16 @@ except Exception: print("")' "$1" "$2"
 }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 live() { json_get "$work/stats.json" live; }
-wait_live() { # wait_live OP N SECONDS: until live OP N (ge/eq), true if reached
-	local i v
-	for i in $(seq $(($3 * 10))); do
+wait_live() { # wait_live ge|eq N SECONDS: until live >= N (ge) or == N (eq), true if reached
+	local _ v
+	for _ in $(seq $(($3 * 10))); do
 		v=$(live)
-		[ -n "$v" ] && [ "$v" "-$1" "$2" ] && return 0
+		if [ -n "$v" ]; then
+			case $1 in
+			ge) [ "$v" -ge "$2" ] && return 0 ;;
+			eq) [ "$v" -eq "$2" ] && return 0 ;;
+			esac
+		fi
 		sleep 0.1
 	done
 	return 1
