@@ -1373,6 +1373,31 @@ flush_to_file(struct emu_shell *sh, const char *target, bool append, const struc
 	return 0;
 }
 
+/* `< target`: the file becomes the standard input of what runs next (held in cin). Returns 0,
+ * 1 when the file cannot be opened (the shell's message is printed, *status is 1), or a negative
+ * code. */
+static int
+stdin_from(struct emu_shell *sh, const char *target, struct toride_buf *cin, int *status)
+{
+	struct emu_vnode *nd = lookup(sh, target);
+	if (nd == NULL || nd->type == EMU_V_DIR) {
+		(void)bprintf(&sh->term, "sh: can't open %s: %s\n", target, nd == NULL ? "no such file" : "Is a directory");
+		*status = 1;
+		return 1;
+	}
+	const uint8_t *cp;
+	size_t cn;
+	int r = file_contents(sh, nd, &cp, &cn);
+	if (r != 0)
+		return r;
+	toride_buf_reset(cin);
+	if ((r = bput(cin, cp, cn)) != 0)
+		return r;
+	sh->in = cin->data != NULL ? cin->data : (const uint8_t *)"";
+	sh->inlen = cin->len;
+	return 0;
+}
+
 static int
 run_simple(struct emu_shell *sh, struct parser *p, size_t first, size_t last, int *status)
 {
@@ -1496,22 +1521,11 @@ run_simple(struct emu_shell *sh, struct parser *p, size_t first, size_t last, in
 	for (size_t k = 0; k < nrd; k++) {
 		if (rd[k].op != R_IN)
 			continue;
-		struct emu_vnode *nd = lookup(sh, rd[k].target);
-		if (nd == NULL || nd->type == EMU_V_DIR) {
-			(void)bprintf(&sh->term, "sh: can't open %s: %s\n", rd[k].target,
-			              nd == NULL ? "no such file" : "Is a directory");
-			*status = 1;
+		if ((r = stdin_from(sh, rd[k].target, &cin, status)) != 0) {
+			if (r > 0)
+				r = 0;
 			goto out;
 		}
-		const uint8_t *cp;
-		size_t cn;
-		if ((r = file_contents(sh, nd, &cp, &cn)) != 0)
-			goto out;
-		toride_buf_reset(&cin);
-		if ((r = bput(&cin, cp, cn)) != 0)
-			goto out;
-		sh->in = cin.data != NULL ? cin.data : (const uint8_t *)"";
-		sh->inlen = cin.len;
 		in_redirected = true;
 	}
 	/* Files named in > redirections are created (and truncated) before the command runs. */
@@ -1808,22 +1822,11 @@ run_compound_redirected(struct emu_shell *sh, struct parser *p, size_t start, si
 			goto out;
 		const char *target = f->n > 0 ? f->v[0] : "";
 		if (t->op == R_IN && t->fd == 0) {
-			struct emu_vnode *nd = lookup(sh, target);
-			if (nd == NULL || nd->type == EMU_V_DIR) {
-				(void)bprintf(&sh->term, "sh: can't open %s: %s\n", target,
-				              nd == NULL ? "no such file" : "Is a directory");
-				*status = 1;
+			if ((r = stdin_from(sh, target, &cin, status)) != 0) {
+				if (r > 0)
+					r = 0;
 				goto out;
 			}
-			const uint8_t *cp;
-			size_t cn;
-			if ((r = file_contents(sh, nd, &cp, &cn)) != 0)
-				goto out;
-			toride_buf_reset(&cin);
-			if ((r = bput(&cin, cp, cn)) != 0)
-				goto out;
-			sh->in = cin.data != NULL ? cin.data : (const uint8_t *)"";
-			sh->inlen = cin.len;
 		} else if ((t->op == R_OUT || t->op == R_APPEND) && t->fd == 1) {
 			struct emu_vnode *nd = NULL;
 			int e = open_write(sh, target, t->op == R_APPEND, &nd);

@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/event.h"
+#include "jsonl.h"
 #include "honeypot/export_int.h"
 #include "honeypot/hp.h"
 
@@ -20,16 +21,8 @@
 static json_t *
 load_jsonl(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	json_t *arr = json_array();
-	char line[65536];
-	while (fgets(line, sizeof line, f) != NULL) {
-		json_t *ev = NULL;
-		assert_int_equal(toride_event_parse_line(line, strlen(line), &ev), 0);
-		json_array_append_new(arr, ev);
-	}
-	fclose(f);
+	json_t *arr = test_load_jsonl(path);
+	assert_non_null(arr);
 	return arr;
 }
 

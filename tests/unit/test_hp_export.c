@@ -16,6 +16,7 @@
 
 #include "core/error.h"
 #include "core/event.h"
+#include "jsonl.h"
 #include "honeypot/hp.h"
 
 #define FIX_DIR TORIDE_TEST_DATA "/honeypot"
@@ -28,16 +29,8 @@ static const struct hp_export_opts opts = {.sensor_name = "sensor-01.example", .
 static json_t *
 load_jsonl(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	json_t *arr = json_array();
-	char line[65536];
-	while (fgets(line, sizeof line, f) != NULL) {
-		json_t *ev = NULL;
-		assert_int_equal(toride_event_parse_line(line, strlen(line), &ev), 0);
-		json_array_append_new(arr, ev);
-	}
-	fclose(f);
+	json_t *arr = test_load_jsonl(path);
+	assert_non_null(arr);
 	return arr;
 }
 
