@@ -16,7 +16,7 @@ BUILD_PKGS=(
 	cmake make gcc pkg-config
 	libuv1-dev libssh-dev libtelnet-dev libjansson-dev libsqlite3-dev libpcre2-dev
 	libxml2-dev libcmocka-dev libssl-dev libsodium-dev libcurl4-openssl-dev
-	libyara-dev libseccomp-dev
+	libyara-dev libseccomp-dev libpcap-dev
 	clang libclang-rt-14-dev sqlite3
 )
 # busybox-static instead of busybox: Debian's dynamic busybox has no telnetd applet, which the lab
@@ -28,7 +28,7 @@ LAB_PKGS=(
 	python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 	chromium fonts-noto-cjk python3-jsonschema
 )
-BENCH_PKGS=(nmap hydra ncrack medusa)
+BENCH_PKGS=(nmap hydra ncrack medusa zmap masscan)
 # Services some of the packages above register; none may keep running on the host.
 SERVICES=(lighttpd mosquitto vsftpd dropbear)
 
