@@ -70,6 +70,14 @@ int toride_store_commit(struct toride_store *st);
 /* Resume support: whether a probe_done for (survey, addr, port) is stored. */
 int toride_store_probe_is_done(struct toride_store *st, const char *survey, const char *addr, uint16_t port,
 			       bool *done);
+/* SYN-path resume (docs/survey-scale.md): the highest "position" of the survey's
+ * "discovery_checkpoint" events, 0 if none is stored. Returns 0 or TORIDE_EDB. */
+int toride_store_discovery_checkpoint(struct toride_store *st, const char *survey, uint64_t *position);
+/* SYN-path resume: call fn(addr, port, arg) for every pair of the survey with an "open" observation
+ * and no probe_done row (discovered, checks not finished), in address then port order. A non-zero
+ * return of fn stops the walk and is returned. Returns 0, fn's code or TORIDE_EDB. */
+int toride_store_foreach_pending_open(struct toride_store *st, const char *survey,
+                                      int (*fn)(const char *addr, uint16_t port, void *arg), void *arg);
 /* The "params" object of the survey (new reference in *params_out). TORIDE_ENOTFOUND if the
  * survey or its params are unknown. */
 int toride_store_survey_params(struct toride_store *st, const char *survey, json_t **params_out);

@@ -17,11 +17,25 @@
 #include "survey/creds.h"
 
 struct toride_sink;
+
+enum toride_discovery {
+	TORIDE_DISCOVERY_AUTO = 0,
+	TORIDE_DISCOVERY_SYN,
+	TORIDE_DISCOVERY_CONNECT,
+};
 struct toride_fpdb;
 
 struct toride_survey_progress {
 	uint64_t total, done, in_flight, open, findings_fail, attempts;
-	double elapsed, rate; /* probes per second so far */
+	double elapsed, rate; /* pairs finished per second so far */
+	/* Discovery, for the status line (docs/survey-scale.md). */
+	bool syn;          /* SYN discovery runs (else connect discovery) */
+	uint64_t sent;     /* SYN: probe packets sent; connect: connects started */
+	double send_rate;  /* sent per second over the last interval */
+	uint64_t replies;  /* SYN: replies that passed the keyed check; connect: connects that
+	                      were answered (accepted or refused) */
+	uint64_t queued;   /* discovered pairs waiting for checks */
+	double eta;        /* seconds left, < 0 when not known yet */
 };
 
 struct toride_survey_config {
@@ -47,11 +61,26 @@ struct toride_survey_config {
 	void (*progress)(const struct toride_survey_progress *p, void *arg);
 	void *progress_arg;
 	volatile int *stop_flag;           /* set to 1 (e.g. from SIGINT) to stop cleanly */
+	/* Discovery (docs/survey-scale.md). */
+	enum toride_discovery discovery;   /* auto: SYN with CAP_NET_RAW, else connect */
+	bool discover_only;                /* report open ports, run no identification or check */
+	unsigned probes;                   /* SYN packets per pair (0: 1) */
+	unsigned cooldown_ms;              /* SYN: wait for late replies after the last probe */
+	const char *interface;             /* SYN: capture interface (NULL: from the route) */
+	const struct toride_addr *source4, *source6; /* SYN: source addresses (NULL: from the route) */
+	uint16_t sport_base, sport_count;  /* SYN: source port range (0, 0: default) */
+	/* Filled by toride_survey_run: why auto chose connect discovery ("" if it did not). */
+	char *fallback_note;
+	size_t fallback_note_len;
 };
 
 struct toride_survey_stats {
 	uint64_t probes, open, skipped, attempts, findings_fail, findings_pass, findings_unknown;
 	bool interrupted;
+	bool syn;                  /* discovery ran on the SYN path */
+	uint64_t packets, replies, duplicates, kernel_drops; /* SYN path counters (survey/syn.h) */
+	double discovery_seconds;  /* SYN path: first to last probe */
+	uint64_t peak_in_flight;   /* most check connections open at once */
 };
 
 /* Run a survey to completion (or until *stop_flag). Returns 0 or a negative TORIDE_E* code. */
