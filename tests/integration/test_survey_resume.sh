@@ -3,12 +3,13 @@
 # work, then re-run with the same command, must end with exactly the findings of the ground truth
 # and of an uninterrupted run, and must not check again any pair that was finished before the
 # resume: no new login_attempt for a pair whose probe_done was stored (docs/survey-scale.md
-# "Progress and resume"). Connect path (no root needed); the fleet is `toride lab` on
+# "Progress and resume"). Connect path (no root needed), and the SYN path too when this toride
+# has --discovery and runs as root (raw sockets on lo); the fleet is `toride lab` on
 # 127.71.0.0/16 (this test's block) with the devices' real delays after a wrong password, so that
 # checks take seconds and the kill lands while many are in flight.
 #
-# The three surveys (uninterrupted, SIGKILL, SIGINT) run at the same time against one fleet, each
-# with its own database, to keep the test well under two minutes.
+# Per discovery path, the three surveys (uninterrupted, SIGKILL, SIGINT) run at the same time
+# against one fleet, each with its own database, to keep the test well under two minutes.
 set -u
 bin=${TORIDE_BIN:-build/toride}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -57,9 +58,9 @@ open_total=$(cat "$work/open_total")
 # survey's identity, so all runs have the same survey id). exec: "survey ... &" must leave the
 # pid of toride itself in $! (a signal to a subshell would not reach it); in the foreground, call
 # wait for it.
-survey() { # DB JSONL LOG
+survey() { # DB JSONL LOG; the discovery options in ${disco[@]}
 	exec "$bin" survey --scope-file "$work/scope.txt" --allow-reserved 127.0.0.0/8 -p "$(cat "$work/ports.txt")" \
-		--creds "$work/creds.txt" --no-vendor-creds --db "$1" -o "$2" 2>>"$3"
+		--creds "$work/creds.txt" --no-vendor-creds "${disco[@]}" --db "$1" -o "$2" 2>>"$3"
 }
 
 # Open pairs finished (probe_done state open) in DB; 0 while the file is not there yet.
@@ -123,35 +124,40 @@ interrupt_and_resume() { # NAME SIG
 	return 0
 }
 
-survey "$work/ref.db" "$work/ref.jsonl" "$work/ref.log" &
-ref=$!
-echo "$ref" >>"$work/pids"
-interrupt_and_resume kill KILL >"$work/kill.out" 2>&1 &
-k=$!
-pids+=("$k")
-interrupt_and_resume int INT >"$work/int.out" 2>&1 &
-i=$!
-pids+=("$i")
-wait "$ref"
-ref_rc=$?
-wait "$k"
-k_rc=$?
-wait "$i"
-i_rc=$?
-cat "$work/kill.out" "$work/int.out"
-echo "surveys done after $(( $(date +%s) - start )) s"
-[ "$ref_rc" -le 1 ] || { cat "$work/ref.log"; fail "uninterrupted run exit $ref_rc"; }
-[ "$k_rc" -eq 0 ] || fail "SIGKILL variant"
-[ "$i_rc" -eq 0 ] || fail "SIGINT variant"
+# One round per discovery path: TAG, then the discovery options.
+round() {
+	local tag=$1
+	shift
+	disco=("$@")
+	echo "== $tag discovery"
+	survey "$work/$tag-ref.db" "$work/$tag-ref.jsonl" "$work/$tag-ref.log" &
+	ref=$!
+	echo "$ref" >>"$work/pids"
+	interrupt_and_resume "$tag-kill" KILL >"$work/$tag-kill.out" 2>&1 &
+	k=$!
+	pids+=("$k")
+	interrupt_and_resume "$tag-int" INT >"$work/$tag-int.out" 2>&1 &
+	i=$!
+	pids+=("$i")
+	wait "$ref"
+	ref_rc=$?
+	wait "$k"
+	k_rc=$?
+	wait "$i"
+	i_rc=$?
+	cat "$work/$tag-kill.out" "$work/$tag-int.out"
+	echo "$tag: surveys done after $(( $(date +%s) - start )) s"
+	[ "$ref_rc" -le 1 ] || { cat "$work/$tag-ref.log"; echo "FAIL: $tag: uninterrupted run exit $ref_rc"; status=1; return; }
+	[ "$k_rc" -eq 0 ] || { echo "FAIL: $tag: SIGKILL variant"; status=1; }
+	[ "$i_rc" -eq 0 ] || { echo "FAIL: $tag: SIGINT variant"; status=1; return; }
 
-status=0
-"$py" "$here/fleet_compare.py" "$work/truth.json" "$work/creds.txt" "$work/ref.jsonl" || status=1
-for name in kill int; do
-	echo "-- $name:"
-	"$py" "$here/fleet_compare.py" "$work/truth.json" "$work/creds.txt" "$work/$name.jsonl" || status=1
-	"$py" - "$work" "$name" "$open_total" <<'PY' || status=1
+	"$py" "$here/fleet_compare.py" "$work/truth.json" "$work/creds.txt" "$work/$tag-ref.jsonl" || status=1
+	for name in "$tag-kill" "$tag-int"; do
+		echo "-- $name:"
+		"$py" "$here/fleet_compare.py" "$work/truth.json" "$work/creds.txt" "$work/$name.jsonl" || status=1
+		"$py" - "$work" "$name" "$open_total" "$tag" <<'PY' || status=1
 import json, sqlite3, sys
-w, name, open_total = sys.argv[1], sys.argv[2], int(sys.argv[3])
+w, name, open_total, tag = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 bad = 0
 def check(ok, msg):
     global bad
@@ -169,7 +175,7 @@ open_before = sum(1 for _, _, s in before["done"] if s == "open")
 check(0 < open_before < open_total, "interrupted with %d of %d open pairs done: not a partial run" % (open_before, open_total))
 
 # Same failing findings as the uninterrupted run (and so as the truth, checked above).
-ref, got = fails(w + "/ref.db"), fails("%s/%s.db" % (w, name))
+ref, got = fails("%s/%s-ref.db" % (w, tag)), fails("%s/%s.db" % (w, name))
 check(got == ref, "findings differ from the uninterrupted run: missing %s, extra %s" % (sorted(ref - got)[:5], sorted(got - ref)[:5]))
 
 # Nothing finished before was checked again: not one login_attempt event for those pairs in the
@@ -186,23 +192,47 @@ after = sorted([a, p, k.hex(), t] for a, p, k, t in c.execute(
 check(after == before["logins"], "stored login attempts of finished pairs changed (%d before, %d after)" % (len(before["logins"]), len(after)))
 # The resumed run skipped exactly the finished pairs and checked at least one pair itself.
 fin = [e for e in map(json.loads, lines[n0:]) if e.get("type") == "survey" and e.get("status") == "finished"]
-check(len(fin) == 1 and fin[0]["counts"]["skipped"] == len(done_before),
-      "resumed run: skipped %s, want %d" % (fin[0]["counts"].get("skipped") if fin else None, len(done_before)))
+check(len(fin) == 1, "resumed run: %d finished events" % len(fin))
+if tag == "connect":
+    check(fin and fin[0]["counts"]["skipped"] == len(done_before),
+          "resumed run: skipped %s, want %d" % (fin[0]["counts"].get("skipped") if fin else None, len(done_before)))
+else:
+    # SYN path: the discovery left a checkpoint (docs/survey-scale.md "Progress and resume").
+    check(c.execute("SELECT count(*) FROM discovery_checkpoint").fetchone()[0] == 1, "no discovery_checkpoint")
 new_logins = [e for e in map(json.loads, lines[n0:]) if e.get("type") == "observation" and e.get("kind") == "login_attempt"]
 check(len(new_logins) > 0, "the resumed run made no login attempt: nothing was left to resume")
 # Every pair is finished exactly once in the end.
 total = c.execute("SELECT count(*) FROM probe_done").fetchone()[0]
-ref_total = sqlite3.connect("file:%s/ref.db?mode=ro" % w, uri=True).execute("SELECT count(*) FROM probe_done").fetchone()[0]
+ref_total = sqlite3.connect("file:%s/%s-ref.db?mode=ro" % (w, tag), uri=True).execute("SELECT count(*) FROM probe_done").fetchone()[0]
 check(total == ref_total, "%d pairs done, the uninterrupted run did %d" % (total, ref_total))
 print("  %s: %d pairs (%d open) done before the resume, %d failing findings, %d login attempts after it, none on finished pairs"
       % (name, len(done_before), open_before, len(got), len(new_logins)) if not bad else "  %s: %d problems" % (name, bad))
 sys.exit(1 if bad else 0)
 PY
-done
+	done
+}
+
+status=0
+disco_help=$("$bin" survey --help 2>&1)
+if grep -q -- '--discovery' <<<"$disco_help"; then
+	round connect --discovery connect
+	if [ "$(id -u)" -eq 0 ]; then
+		round syn --discovery syn
+	else
+		echo "SKIP the SYN round: needs root (raw sockets)"
+	fi
+else
+	round connect
+fi
 
 # The status line (non-tty: one line every 5 s) is in the logs.
 grep -Eq '^[0-9]+:[0-9]{2} [0-9]+%.*; sent [0-9,]+ [0-9.]+ K?M?(p|conn)/s; replies [0-9,]+ \(hits [0-9.]+%\); checks [0-9,]+ in flight, [0-9,]+ queued; findings [0-9,]+$' \
-	"$work/ref.log" || { echo "FAIL: no status line in the survey's stderr"; head -5 "$work/ref.log"; status=1; }
+	"$work/connect-ref.log" || { echo "FAIL: no status line in the survey's stderr"; head -5 "$work/connect-ref.log"; status=1; }
+# A sanitizer build reports on stderr and exits 1, which is also "findings": look at the logs.
+if grep -lE 'AddressSanitizer|LeakSanitizer|runtime error:' "$work"/*.log 2>/dev/null; then
+	echo "FAIL: sanitizer report in the logs above"
+	status=1
+fi
 echo "resume test took $(( $(date +%s) - start )) s"
 [ "$status" -eq 0 ] && echo "PASS" || echo "FAIL"
 exit "$status"
