@@ -98,6 +98,7 @@ cmd_up() {
 	rm -rf "$RUN_DIR"
 	mkdir -p "$RUN_DIR"
 	# A failed or interrupted up leaves nothing behind.
+	# shellcheck disable=SC2154
 	trap 'rc=$?; [ "$rc" = 0 ] || cmd_down; exit "$rc"' EXIT
 	trap 'exit 130' INT TERM
 	"$PY" "$DL" plan --mode "$mode" --seed "$seed" --out "$RUN_DIR"
@@ -154,7 +155,7 @@ EOF
 	trap - EXIT INT TERM
 	date -u +%FT%TZ >"$RUN_DIR/up"
 	echo "disco-lab: up ($PREFIX, $mode): $DL_LIVE4 scattered live IPv4 + 3 live /24s, $DL_LIVE6 live IPv6," \
-		"$(cat "$RUN_DIR/listen.ready" | tr -d '\n') listening sockets; scope $DL_SCOPE4 and $DL_SCOPE6," \
+		"$(tr -d '\n' <"$RUN_DIR/listen.ready") listening sockets; scope $DL_SCOPE4 and $DL_SCOPE6," \
 		"ports $DL_PORTS"
 }
 
