@@ -21,9 +21,11 @@ test and bench/discovery-vs-peers.sh). Only computes, reads and listens: it neve
   discolab.py compare --plan FILE --family 4|6|all --jsonl FILE [--jsonl FILE...] [--format toride|zmap|masscan|nmap]
       recall and precision of a tool's "open" pairs against the truth; --disjoint: the files must not
       share a pair (shards). Exit 1 unless recall and precision are both 100 %.
-  discolab.py pcap --plan FILE --family 4|6|all --pcap FILE [--require-syn]
+  discolab.py pcap --plan FILE --family 4|6|all --pcap FILE [--require-syn] [--min-syn-per-pair K]
       every IP packet the scanner namespace sent (source MAC = its veth) to a non-link address went to
-      an address inside scope minus exclusions; zero packets to the sentinels. Exit 1 otherwise.
+      an address inside scope minus exclusions; zero packets to the sentinels; --require-syn: every
+      open address got a SYN; K: at least K SYNs per in-scope pair are in the capture (a capture that
+      lost packets cannot pass). Exit 1 otherwise.
 """
 import argparse
 import ipaddress
@@ -462,12 +464,20 @@ def cmd_pcap(a):
             bad_dsts.add(dst)
     open_addrs = set(x for x, _ in t.open_pairs())
     unseen = open_addrs - syn_dst if a.require_syn else set()
+    # Probes expected: every address of the effective scope x every port x the probes per pair.
+    n_eff = sum(n.num_addresses for n in t.scope) - sum(
+        x.num_addresses for x in t.exclude if in_any(x.network_address, t.scope))
+    want_syn = n_eff * len(t.ports) * a.min_syn_per_pair
     print("pcap (family %s): %d packets from the scanner to targets (%d SYN), %d outside scope minus exclusions "
           "(%d distinct), %d to the %d sentinel addresses%s" % (
               a.family, sent, syns, bad, len(bad_dsts), to_sentinel, len(sentinels),
               (", %d open addresses got no SYN" % len(unseen)) if a.require_syn else ""))
     for x in sorted(bad_dsts, key=akey)[:10]:
         print("  OUT OF SCOPE packet to %s" % x)
+    if syns < want_syn:
+        print("  only %d SYNs in the capture, expected at least %d (%d pairs x %d): packets were lost" % (
+            syns, want_syn, want_syn // a.min_syn_per_pair, a.min_syn_per_pair))
+        return 1
     if a.require_syn and sent == 0:
         print("  the capture saw no probe at all")
         return 1
@@ -505,6 +515,7 @@ def main():
     p.add_argument("--family", choices=["4", "6", "all"], default="all")
     p.add_argument("--pcap", required=True)
     p.add_argument("--require-syn", action="store_true")
+    p.add_argument("--min-syn-per-pair", type=int, default=0)
     a = ap.parse_args()
     return {"plan": cmd_plan, "truth": cmd_truth, "listen": cmd_listen, "keepalive": cmd_keepalive, "verify": cmd_verify,
             "compare": cmd_compare, "pcap": cmd_pcap}[a.cmd](a)
