@@ -74,7 +74,9 @@ capture_start() {
 	ip netns exec "$DL_SCAN_NS" tcpdump -i "$DL_SCAN_IF" -nn -s 96 -B 65536 -U -w "$1" 2>"$1.err" &
 	TCPDUMP_PID=$!
 	for _ in $(seq 100); do
-		grep -q "listening on" "$1.err" 2>/dev/null && return 0
+		# "listening on" comes a moment before the ring sees every packet (a connect run started at once
+		# lost its first ~1,000 SYNs from the file once): settle before the scanner starts.
+		grep -q "listening on" "$1.err" 2>/dev/null && { sleep 0.5; return 0; }
 		sleep 0.05
 	done
 	fail "tcpdump did not start: $(cat "$1.err")"
