@@ -143,20 +143,16 @@ def tool_counter(tool, tag, work):
         m = re.search(r"Scanning (\d+) hosts \[(\d+) port", text(".err") + text(".out"))
         return int(m.group(1)) * int(m.group(2)) if m else None
     if tool.startswith("toride"):
-        # The JSON Lines stream ends with the survey's statistics; fall back to the stderr summary.
+        # The closing "survey" event carries the counters: counts.packets = SYN probes sent.
         for line in reversed(text(".jsonl").splitlines()):
             try:
                 e = json.loads(line)
             except ValueError:
                 continue
-            for k in ("probes_sent", "probes"):
-                if isinstance(e.get(k), int) and e.get("type") in ("survey_end", "stats", "survey_done", "summary"):
-                    return e[k]
-            st = e.get("stats")
-            if isinstance(st, dict) and isinstance(st.get("probes"), int):
-                return st["probes"]
-        m = re.search(r"sent ([\d,]+)", text(".err"))
-        return int(m.group(1).replace(",", "")) if m else None
+            c = e.get("counts") if e.get("type") == "survey" else None
+            if isinstance(c, dict) and isinstance(c.get("packets"), int):
+                return c["packets"]
+        return None
     return None
 
 
