@@ -40,8 +40,12 @@
 #define SYN_SPORT_FALLBACK 61000
 /* Bytes captured per frame: Ethernet + 2 VLAN tags + IPv6 + TCP with options fit in 128. */
 #define SYN_SNAPLEN 128
-/* Capture ring: 64 MB holds ~0.5 M minimal frames, a few hundred ms of replies at line rate. */
+/* Capture ring: 64 MB holds ~0.25 M frames, a few hundred ms of replies at line rate. The ring is
+ * resident memory, so a small survey gets a ring sized to its own probes (SYN_CAPTURE_PER_PACKET
+ * each, the slot a 128-byte snapshot takes with its headers), but never below the minimum. */
 #define SYN_CAPTURE_BUFFER (64 * 1024 * 1024)
+#define SYN_CAPTURE_BUFFER_MIN (2 * 1024 * 1024)
+#define SYN_CAPTURE_PER_PACKET 256
 /* Raw socket send buffer: deep enough that sendmmsg of a batch rarely meets ENOBUFS. */
 #define SYN_SNDBUF (4 * 1024 * 1024)
 /* Receiver poll timeout: how quickly a stop request or the end of the cool-down is noticed. */
@@ -290,7 +294,12 @@ open_capture(struct syn_disc *d, char *err, size_t errlen)
 	pcap_set_snaplen(d->pcap, SYN_SNAPLEN);
 	pcap_set_promisc(d->pcap, 0);
 	pcap_set_immediate_mode(d->pcap, 1);
-	pcap_set_buffer_size(d->pcap, SYN_CAPTURE_BUFFER);
+	uint64_t want = d->total * d->cfg.probes * SYN_CAPTURE_PER_PACKET;
+	if (d->total > SYN_CAPTURE_BUFFER || want > SYN_CAPTURE_BUFFER)
+		want = SYN_CAPTURE_BUFFER;
+	if (want < SYN_CAPTURE_BUFFER_MIN)
+		want = SYN_CAPTURE_BUFFER_MIN;
+	pcap_set_buffer_size(d->pcap, (int)want);
 	int a = pcap_activate(d->pcap);
 	if (a < 0) {
 		snprintf(err, errlen, "SYN discovery: capture on %s: %s", d->ifname, pcap_geterr(d->pcap));
