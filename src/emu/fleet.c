@@ -4,6 +4,7 @@
 #include "emu/fleet.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -73,6 +75,55 @@ fleet_open(void *arg, void *lctx, const struct sockaddr_storage *peer, const str
 	*svc = l->svc;
 	*sess = NULL;
 	return true;
+}
+
+/* A listening socket on a device address. IPv4 lab nets live in 127.0.0.0/8, which Linux routes
+ * to lo, so a plain bind works. An IPv6 lab net is made local with an AnyIP route ("ip -6 route add
+ * local fd96::/112 dev lo" inside a namespace): the kernel then accepts packets for every address
+ * of the prefix, but IPv6 bind() only accepts configured addresses, so the socket sets IP_FREEBIND
+ * (honoured by IPv6 sockets too). Without the route the listeners simply receive nothing. */
+static int
+fleet_listen(const struct toride_addr *a, uint16_t port, int backlog, int *fd_out)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int r = toride_addr_to_sockaddr(a, port, &ss, &sl);
+	if (r != 0)
+		return r;
+	if (a->family != 6)
+		return emu_listen_socket((struct sockaddr *)&ss, sl, backlog, fd_out);
+	int one = 1;
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return TORIDE_EIO;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	if (setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one) != 0 ||
+	    bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, backlog) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return TORIDE_EIO;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+/* "a:port" for IPv4, "[a]:port" for IPv6, for messages. */
+static void
+fleet_endpoint(const struct emu_device *d, uint16_t port, char *out, size_t outlen)
+{
+	snprintf(out, outlen, d->addr.family == 6 ? "[%s]:%u" : "%s:%u", d->addr_str, port);
+}
+
+/* Addresses no ordinary host has: x.x.x.0 and x.x.x.255 in IPv4; in IPv6 an interface id ending
+ * in :0 (the subnet-router anycast address of a /112 and its like). */
+static bool
+fleet_addr_skipped(const struct toride_addr *a)
+{
+	if (a->family == 4)
+		return a->b[3] == 0 || a->b[3] == 255;
+	return a->b[14] == 0 && a->b[15] == 0;
 }
 
 static void
@@ -294,8 +345,8 @@ emu_fleet_run(const struct emu_fleet_config *cfg, struct emu_fleet_stats *stats,
 		emu_ssh_set_no_delays(f->ssh, cfg->no_delays);
 	}
 
-	/* Addresses: the net's addresses in order, skipping x.x.x.0 and x.x.x.255 so every device
-	 * looks like an ordinary host. */
+	/* Addresses: the net's addresses in order, skipping those no ordinary host has (see
+	 * fleet_addr_skipped) so every device looks like an ordinary host. */
 	uint64_t idx = 0, count = toride_scope_count(net);
 	for (unsigned i = 0; i < cfg->ndevices; i++) {
 		struct toride_addr a;
@@ -306,7 +357,7 @@ emu_fleet_run(const struct emu_fleet_config *cfg, struct emu_fleet_stats *stats,
 				goto out_loop;
 			}
 			toride_scope_addr_at(net, idx++, &a);
-		} while (a.family == 4 && (a.b[3] == 0 || a.b[3] == 255));
+		} while (fleet_addr_skipped(&a));
 		const struct emu_profile *p = pick_profile(mix, nmix, total, cfg->seed, i);
 		struct emu_device *d = &f->devices[f->ndevices++];
 		if ((r = emu_device_init(d, p, &a, cfg->seed, i)) != 0) {
@@ -316,13 +367,24 @@ emu_fleet_run(const struct emu_fleet_config *cfg, struct emu_fleet_stats *stats,
 		for (size_t k = 0; k < p->nservices; k++) {
 			const struct emu_service *s = &p->services[k];
 			uint16_t port = s->port;
+			char ep[TORIDE_ADDR_STRLEN + 8];
 			if (port < 1024 && cfg->port_offset > 0)
 				port = (uint16_t)(port + cfg->port_offset);
+			fleet_endpoint(d, port, ep, sizeof ep);
+			if (s->proto == EMU_SSH && f->ssh == NULL)
+				continue;
+			int fd = -1;
+			if (fleet_listen(&a, port, FLEET_BACKLOG, &fd) != 0) {
+				int e = errno;
+				snprintf(err, errlen, "cannot listen on %s: %s%s", ep, strerror(e),
+				         e == EACCES ? " (ports below 1024 need root: use --port-offset)" : "");
+				r = TORIDE_EIO;
+				goto out_loop;
+			}
 			if (s->proto == EMU_SSH) {
-				if (f->ssh == NULL)
-					continue;
-				if ((r = emu_ssh_listen(f->ssh, d, s, port)) != 0) {
-					snprintf(err, errlen, "SSH on %s:%u: %s", d->addr_str, port, toride_strerror(r));
+				/* emu_ssh_listen_fd owns fd from here, even when it fails */
+				if ((r = emu_ssh_listen_fd(f->ssh, d, s, fd)) != 0) {
+					snprintf(err, errlen, "SSH on %s: %s", ep, toride_strerror(r));
 					goto out_loop;
 				}
 				f->listeners[f->nlisteners++] = (struct listener){.fleet = f, .dev = d, .svc = s, .port = port};
@@ -331,19 +393,8 @@ emu_fleet_run(const struct emu_fleet_config *cfg, struct emu_fleet_stats *stats,
 			}
 			struct listener *l = &f->listeners[f->nlisteners];
 			*l = (struct listener){.fleet = f, .dev = d, .svc = s, .port = port};
-			struct sockaddr_storage ss;
-			socklen_t sl;
-			int fd = -1;
-			toride_addr_to_sockaddr(&a, port, &ss, &sl);
-			if (emu_listen_socket((struct sockaddr *)&ss, sl, FLEET_BACKLOG, &fd) != 0) {
-				int e = errno;
-				snprintf(err, errlen, "cannot listen on %s:%u: %s%s", d->addr_str, port, strerror(e),
-				         e == EACCES ? " (ports below 1024 need root: use --port-offset)" : "");
-				r = TORIDE_EIO;
-				goto out_loop;
-			}
 			if ((r = emu_serve_listen_fd(f->serve, fd, s->proto, l)) != 0) {
-				snprintf(err, errlen, "cannot serve %s:%u: %s", d->addr_str, port, toride_strerror(r));
+				snprintf(err, errlen, "cannot serve %s: %s", ep, toride_strerror(r));
 				goto out_loop;
 			}
 			f->nlisteners++;

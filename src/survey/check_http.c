@@ -248,11 +248,14 @@ hm_redirect_path(struct conv *c, const char *loc, char *out, size_t outlen)
 	if (strncasecmp(loc, prefix, strlen(prefix)) == 0)
 		rest = loc + strlen(prefix);
 	else if (c->port == 80) {
-		snprintf(prefix, sizeof prefix, "http://%s", c->svc->host->addr_str);
+		/* the default port may be left out; an IPv6 literal keeps its brackets */
+		snprintf(prefix, sizeof prefix, c->svc->host->addr.family == 6 ? "http://[%s]" : "http://%s",
+		         c->svc->host->addr_str);
 		if (strncasecmp(loc, prefix, strlen(prefix)) == 0)
 			rest = loc + strlen(prefix);
 	}
-	if (rest == NULL)
+	/* the prefix must end the authority: "http://10.0.0.1" is not a prefix of 10.0.0.12 or :8080 */
+	if (rest == NULL || (*rest != '\0' && *rest != '/'))
 		return false; /* another host: never followed */
 	snprintf(out, outlen, "%s", *rest ? rest : "/");
 	return true;

@@ -101,12 +101,14 @@ int synpkt_parse(const uint8_t *p, size_t n, enum synpkt_link link, struct synpk
 /* Is r a reply to one of our probes under key and ports, and what does it say? Checks the
  * destination port against the source port the key gives for (r->dst, r->src, r->sport), and
  * r->ack against that probe's seq + 1. SYN+ACK -> SYNPKT_OPEN; RST (with or without ACK, as long
- * as the acknowledgement matches) -> SYNPKT_CLOSED; anything else -> SYNPKT_NOT_OURS. */
+ * as the acknowledgement matches; RST wins over SYN) -> SYNPKT_CLOSED; anything else (a SYN
+ * without ACK, a bare ACK) -> SYNPKT_NOT_OURS. Also NOT_OURS for invalid ports or families. */
 enum synpkt_kind synpkt_classify(const struct synpkt_key *key, const struct synpkt_ports *ports,
                                  const struct synpkt_reply *r);
 
 /* Internet checksum (RFC 1071) of data, continuing from a partial sum; fold with synpkt_csum_fold.
- * Exposed for the tests. */
+ * When chaining, every piece but the last must have an even length (an odd last byte is padded
+ * with a zero byte). Exposed for the tests. */
 uint32_t synpkt_csum_add(uint32_t sum, const void *data, size_t n);
 uint16_t synpkt_csum_fold(uint32_t sum);
 

@@ -3,12 +3,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/addr.h"
 #include "core/error.h"
 #include "core/order.h"
+#include "core/permute.h"
 #include "core/scope.h"
 
 #define DEFAULTS TORIDE_SOURCE_DIR "/data/exclusions/special-purpose.txt"
@@ -31,6 +34,99 @@ make_scope(const char *const *inc, const char *const *exc, bool defaults, const 
 	if (toride_scope_finalize(s, err, sizeof err) != 0)
 		fail_msg("finalize: %s", err);
 	return s;
+}
+
+/*
+ * An independent model of a scope, so that the walk is not only checked against the scope code it
+ * is built on: included ranges minus excluded ranges, compared with toride_addr_cmp alone. Specs
+ * are "a", "a/len" or "a-b" and are expanded here, not by scope.c.
+ */
+struct range {
+	struct toride_addr first, last;
+};
+
+struct model {
+	struct range *inc, *exc;
+	size_t ninc, nexc;
+};
+
+static struct range
+range_of(const char *spec)
+{
+	char buf[TORIDE_SCOPE_SPEC_MAX + 1];
+	struct range r;
+	assert_true(strlen(spec) < sizeof buf);
+	snprintf(buf, sizeof buf, "%s", spec);
+	char *dash = strchr(buf, '-'), *slash = strchr(buf, '/');
+	if (dash != NULL) {
+		*dash = '\0';
+		assert_int_equal(toride_addr_parse(buf, &r.first), 0);
+		assert_int_equal(toride_addr_parse(dash + 1, &r.last), 0);
+		return r;
+	}
+	unsigned len = 128;
+	if (slash != NULL) {
+		*slash = '\0';
+		len = (unsigned)atoi(slash + 1);
+	}
+	assert_int_equal(toride_addr_parse(buf, &r.first), 0);
+	unsigned bits = r.first.family == 4 ? 32 : 128;
+	if (slash == NULL)
+		len = bits;
+	r.last = r.first;
+	for (unsigned i = len; i < bits; i++)
+		r.last.b[i / 8] |= (uint8_t)(0x80u >> (i % 8));
+	return r;
+}
+
+static bool
+in_ranges(const struct range *v, size_t n, const struct toride_addr *a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (toride_addr_cmp(&v[i].first, a) <= 0 && toride_addr_cmp(a, &v[i].last) <= 0)
+			return true;
+	return false;
+}
+
+static bool
+model_contains(const struct model *m, const struct toride_addr *a)
+{
+	return in_ranges(m->inc, m->ninc, a) && !in_ranges(m->exc, m->nexc, a);
+}
+
+static struct model *
+model_new(const char *const *inc, size_t ninc, const char *const *exc, size_t nexc)
+{
+	struct model *m = calloc(1, sizeof *m);
+	assert_non_null(m);
+	m->inc = calloc(ninc ? ninc : 1, sizeof *m->inc);
+	m->exc = calloc(nexc ? nexc : 1, sizeof *m->exc);
+	assert_non_null(m->inc);
+	assert_non_null(m->exc);
+	for (; m->ninc < ninc; m->ninc++)
+		m->inc[m->ninc] = range_of(inc[m->ninc]);
+	for (; m->nexc < nexc; m->nexc++)
+		m->exc[m->nexc] = range_of(exc[m->nexc]);
+	return m;
+}
+
+static void
+model_free(struct model *m)
+{
+	if (m == NULL)
+		return;
+	free(m->inc);
+	free(m->exc);
+	free(m);
+}
+
+static size_t
+count_specs(const char *const *v)
+{
+	size_t n = 0;
+	while (v != NULL && v[n] != NULL)
+		n++;
+	return n;
 }
 
 /* Index of a in the scope's canonical order (binary search over addr_at). */
@@ -70,8 +166,8 @@ port_index(const uint16_t *ports, size_t nports, uint16_t p)
  * numbers (address index * nports + port index) in *seq0 (malloc'd) when seq0 is not NULL.
  */
 static void
-check_complete(const struct toride_scope *s, const uint16_t *ports, size_t nports, uint64_t seed,
-               uint32_t nshards, uint64_t **seq0)
+check_complete_m(const struct toride_scope *s, const uint16_t *ports, size_t nports, uint64_t seed,
+                 uint32_t nshards, uint64_t **seq0, const struct model *m)
 {
 	uint64_t count = toride_scope_count(s);
 	uint64_t npairs = count * nports;
@@ -93,6 +189,11 @@ check_complete(const struct toride_scope *s, const uint16_t *ports, size_t nport
 		int r;
 		while ((r = toride_order_next(o, &a, &port)) == 1) {
 			assert_true(toride_scope_contains(s, &a));
+			if (m != NULL && !model_contains(m, &a)) {
+				char t[TORIDE_ADDR_STRLEN];
+				toride_addr_format(&a, t, sizeof t);
+				fail_msg("%s is outside the scope's model", t);
+			}
 			uint64_t pair = addr_index(s, &a) * nports + port_index(ports, nports, port);
 			if (seen[pair])
 				fail_msg("pair %llu visited twice (shard %u/%u)", (unsigned long long)pair,
@@ -117,6 +218,13 @@ check_complete(const struct toride_scope *s, const uint16_t *ports, size_t nport
 		if (!seen[i])
 			fail_msg("pair %llu never visited", (unsigned long long)i);
 	free(seen);
+}
+
+static void
+check_complete(const struct toride_scope *s, const uint16_t *ports, size_t nports, uint64_t seed,
+               uint32_t nshards, uint64_t **seq0)
+{
+	check_complete_m(s, ports, nports, seed, nshards, seq0, NULL);
 }
 
 static void
@@ -322,6 +430,347 @@ test_order_new_refuses_bad_input(void **state)
 	toride_scope_free(s);
 }
 
+/* Walk (inc - exc) with the model, n shards; the scope must hold exactly want addresses. */
+static void
+check_v6_scope(const char *const *inc, const char *const *exc, bool defaults, const char *const *lift,
+               uint64_t want, const uint16_t *ports, size_t nports, uint64_t seed, const uint32_t *shards,
+               size_t nshards)
+{
+	struct toride_scope *s = make_scope(inc, exc, defaults, lift);
+	struct model *m = model_new(inc, count_specs(inc), exc, count_specs(exc));
+	assert_int_equal(toride_scope_count(s), want);
+	for (size_t i = 0; i < nshards; i++)
+		check_complete_m(s, ports, nports, seed, shards[i], NULL, m);
+	model_free(m);
+	toride_scope_free(s);
+}
+
+static void
+test_ipv6_prefixes(void **state)
+{
+	(void)state;
+	static const uint16_t p3[] = { 23, 80, 554 };
+	static const uint16_t p2[] = { 22, 1883 };
+	static const uint32_t few[] = { 1, 3, 7 };
+	static const uint32_t many[] = { 1, 2, 3, 4, 5, 6, 7, 1000 };
+
+	/* a /112 in fc00::/7, as the IPv6 lab uses it: the default exclusion lifted for it */
+	static const char *const v112[] = { "fd96::/112", NULL };
+	static const char *const lift[] = { "fd96::/112", NULL };
+	check_v6_scope(v112, NULL, true, lift, 65536, p3, 3, 96, few, 3);
+
+	/* without the lift, the default list leaves nothing: no scope, no survey */
+	struct toride_scope *s;
+	char err[512];
+	assert_int_equal(toride_scope_new(&s), 0);
+	assert_int_equal(toride_scope_load_default_exclusions(s, DEFAULTS, err, sizeof err), 0);
+	assert_int_equal(toride_scope_add(s, "fd96::/112", err, sizeof err), 0);
+	assert_int_equal(toride_scope_finalize(s, err, sizeof err), TORIDE_EINVAL);
+	assert_non_null(strstr(err, "fc00::/7"));
+	toride_scope_free(s);
+
+	/* a /120; 1,000 shards of 512 pairs leave most shards empty */
+	static const char *const v120[] = { "2001:db8:5::/120", NULL };
+	check_v6_scope(v120, NULL, false, NULL, 256, p2, 2, 7, many, 8);
+	/* a /120 ending at the top of the address space: no overflow past ffff...ffff */
+	static const char *const top[] = { "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00/120", NULL };
+	check_v6_scope(top, NULL, false, NULL, 256, p2, 2, 8, few, 3);
+}
+
+/* Deterministic scattered IPv6 text addresses: prefix (the first pfx_bytes bytes of base) plus
+ * splitmix64 bits. */
+static void
+scattered_v6(const char *base, unsigned pfx_bytes, uint64_t seed, size_t n, char (*out)[TORIDE_ADDR_STRLEN])
+{
+	struct toride_addr b;
+	assert_int_equal(toride_addr_parse(base, &b), 0);
+	for (size_t i = 0; i < n; i++) {
+		struct toride_addr a = b;
+		uint64_t hi = toride_splitmix64(seed + 2 * i), lo = toride_splitmix64(seed + 2 * i + 1);
+		for (unsigned k = pfx_bytes; k < 16; k++)
+			a.b[k] = (uint8_t)(k < 8 ? hi >> (8 * (7 - k)) : lo >> (8 * (15 - k)));
+		assert_int_equal(toride_addr_format(&a, out[i], TORIDE_ADDR_STRLEN), 0);
+	}
+}
+
+static void
+test_ipv6_hitlist(void **state)
+{
+	(void)state;
+	enum { N = 1000 };
+	static const uint16_t ports[] = { 23, 2323, 80, 8080 };
+	static const uint32_t shards[] = { 1, 5 };
+	char (*txt)[TORIDE_ADDR_STRLEN] = calloc(N, sizeof *txt);
+	const char **inc = calloc(N + 2, sizeof *inc);
+	assert_non_null(txt);
+	assert_non_null(inc);
+	/* scattered over 2001:db8::/32 */
+	scattered_v6("2001:db8::", 4, 1234, N, txt);
+	for (size_t i = 0; i < N; i++)
+		inc[i] = txt[i];
+	inc[N] = txt[17]; /* a duplicate line counts once */
+	check_v6_scope(inc, NULL, false, NULL, N, ports, 4, 5, shards, 2);
+	free(inc);
+	free(txt);
+}
+
+static void
+test_mixed_families(void **state)
+{
+	(void)state;
+	static const uint16_t ports[] = { 21, 23, 80 };
+	static const uint32_t shards[] = { 1, 2, 4 };
+	static const char *const inc[] = { "198.51.100.0/27", "2001:db8:a::/121", "203.0.113.7",
+		                           "2001:db8:b::1-2001:db8:b::30", "192.0.2.250-192.0.2.255",
+		                           "2001:db8:c::42", NULL };
+	static const char *const exc[] = { "198.51.100.8/29", "2001:db8:a::40/122", "2001:db8:b::10", NULL };
+	/* v4: 32 - 8 + 1 + 6; v6: 128 - 64 + 48 - 1 + 1 */
+	check_v6_scope(inc, exc, false, NULL, 31 + 112, ports, 3, 11, shards, 3);
+
+	/* the families interleave: the first pairs of the walk are not all IPv4 (canonical order
+	 * puts IPv4 first, so a sequential walk would) */
+	struct toride_scope *s = make_scope(inc, exc, false, NULL);
+	struct toride_order *o;
+	assert_int_equal(toride_order_new(&o, s, ports, 3, 11, 0, 1), 0);
+	unsigned v4 = 0, v6 = 0;
+	for (int i = 0; i < 60; i++) {
+		struct toride_addr a;
+		uint16_t port;
+		assert_int_equal(toride_order_next(o, &a, &port), 1);
+		if (a.family == 4)
+			v4++;
+		else
+			v6++;
+	}
+	assert_true(v4 >= 3 && v6 >= 20);
+	toride_order_free(o);
+	toride_scope_free(s);
+}
+
+/* A /64 cannot be enumerated (2^64 > 2^48 addresses), but a hit-list of addresses anywhere in it
+ * can: the walk's domain is the hit-list, so its cost follows the list, not the /64. */
+static void
+test_ipv6_sparse_space(void **state)
+{
+	(void)state;
+	enum { N = 2000 };
+	static const uint16_t ports[] = { 22, 23 };
+	struct toride_scope *s;
+	char err[512];
+	assert_int_equal(toride_scope_new(&s), 0);
+	assert_int_equal(toride_scope_add(s, "2001:db8:1:2::/64", err, sizeof err), 0);
+	assert_int_equal(toride_scope_finalize(s, err, sizeof err), TORIDE_EINVAL);
+	assert_non_null(strstr(err, "too large"));
+	toride_scope_free(s);
+
+	char (*txt)[TORIDE_ADDR_STRLEN] = calloc(N, sizeof *txt);
+	const char **inc = calloc(N + 1, sizeof *inc);
+	assert_non_null(txt);
+	assert_non_null(inc);
+	scattered_v6("2001:db8:1:2::", 8, 64, N, txt);
+	/* the corners of the /64 too */
+	snprintf(txt[0], TORIDE_ADDR_STRLEN, "2001:db8:1:2::");
+	snprintf(txt[1], TORIDE_ADDR_STRLEN, "2001:db8:1:2:ffff:ffff:ffff:ffff");
+	for (size_t i = 0; i < N; i++)
+		inc[i] = txt[i];
+
+	clock_t t0 = clock();
+	s = make_scope(inc, NULL, false, NULL);
+	assert_int_equal(toride_scope_count(s), N);
+	assert_int_equal(toride_scope_nintervals(s), N);
+	struct toride_order *o;
+	assert_int_equal(toride_order_new(&o, s, ports, 2, 3, 0, 1), 0);
+	assert_int_equal(toride_order_total(o), 2 * N);
+	struct toride_addr a;
+	uint16_t port;
+	uint64_t got = 0;
+	while (toride_order_next(o, &a, &port) == 1)
+		got++;
+	assert_int_equal(got, 2 * N);
+	toride_order_free(o);
+	double cpu = (double)(clock() - t0) / CLOCKS_PER_SEC;
+	/* a few milliseconds in practice; anything proportional to the /64 would take years */
+	if (cpu > 2.0)
+		fail_msg("a %d-address hit-list in a /64 took %.2f s of CPU", N, cpu);
+	toride_scope_free(s);
+
+	/* with the model: every pair once, and an exclusion of the upper half of the /64 (2^63
+	 * addresses, excluded against a sparse list) leaves exactly the hits in the lower half */
+	struct model *m = model_new(inc, N, NULL, 0);
+	s = make_scope(inc, NULL, false, NULL);
+	check_complete_m(s, ports, 2, 3, 3, NULL, m);
+	toride_scope_free(s);
+	model_free(m);
+	static const char *const upper[] = { "2001:db8:1:2:8000::/65", NULL };
+	uint64_t lower = 0;
+	for (size_t i = 0; i < N; i++) {
+		struct toride_addr h;
+		assert_int_equal(toride_addr_parse(txt[i], &h), 0);
+		if (h.b[8] < 0x80)
+			lower++;
+	}
+	assert_true(lower > N / 3 && lower < 2 * N / 3);
+	s = make_scope(inc, upper, false, NULL);
+	m = model_new(inc, N, upper, 1);
+	assert_int_equal(toride_scope_count(s), lower);
+	check_complete_m(s, ports, 2, 3, 1, NULL, m);
+	model_free(m);
+	toride_scope_free(s);
+	free(inc);
+	free(txt);
+}
+
+static void
+test_ipv6_exclusion_inside_prefix(void **state)
+{
+	(void)state;
+	static const uint16_t ports[] = { 23, 80 };
+	static const char *const inc[] = { "fd96::/112", NULL };
+	static const char *const exc[] = { "fd96::1200/120", NULL };
+	static const char *const lift[] = { "fd96::/112", NULL };
+	static const uint32_t shards[] = { 1, 4 };
+	check_v6_scope(inc, exc, true, lift, 65536 - 256, ports, 2, 2024, shards, 2);
+
+	/* and directly: not one address of fd96::1200/120 in a whole walk */
+	struct toride_scope *s = make_scope(inc, exc, true, lift);
+	struct toride_order *o;
+	assert_int_equal(toride_order_new(&o, s, ports, 2, 5, 0, 1), 0);
+	struct toride_addr a;
+	uint16_t port;
+	uint64_t n = 0;
+	while (toride_order_next(o, &a, &port) == 1) {
+		assert_int_equal(a.family, 6);
+		assert_false(a.b[14] == 0x12);
+		assert_true(a.b[0] == 0xfd && a.b[1] == 0x96);
+		for (int k = 2; k < 14; k++)
+			assert_int_equal(a.b[k], 0);
+		n++;
+	}
+	assert_int_equal(n, 2 * (65536 - 256));
+	toride_order_free(o);
+	toride_scope_free(s);
+}
+
+/* Resume over IPv6: a shard interrupted several times and resumed each time from its saved
+ * position yields exactly the uninterrupted sequence. */
+static void
+test_ipv6_seek_resume(void **state)
+{
+	(void)state;
+	static const uint16_t ports[] = { 22, 23 };
+	static const char *const inc[] = { "fd96::/112", NULL };
+	static const char *const exc[] = { "fd96::1200/120", NULL };
+	static const char *const lift[] = { "fd96::/112", NULL };
+	struct toride_scope *s = make_scope(inc, exc, true, lift);
+	struct toride_order *o;
+	assert_int_equal(toride_order_new(&o, s, ports, 2, 9, 1, 3), 0);
+	uint64_t total = toride_order_total(o);
+	assert_int_equal(total, (2 * (65536 - 256) - 1 - 1) / 3 + 1);
+	struct toride_addr *as = malloc(total * sizeof *as);
+	uint16_t *ps = malloc(total * sizeof *ps);
+	assert_non_null(as);
+	assert_non_null(ps);
+	for (uint64_t i = 0; i < total; i++)
+		assert_int_equal(toride_order_next(o, &as[i], &ps[i]), 1);
+	toride_order_free(o);
+
+	/* runs stop at positions 1, 1000, 13345, 30000, 40000 and the end; each starts from the last
+	 * saved position */
+	static const uint64_t stops[] = { 1, 1000, 13345, 30000, 40000 };
+	uint64_t saved = 0, i = 0;
+	for (size_t k = 0; k <= sizeof stops / sizeof stops[0]; k++) {
+		uint64_t stop = k < sizeof stops / sizeof stops[0] ? stops[k] : total;
+		assert_int_equal(toride_order_new(&o, s, ports, 2, 9, 1, 3), 0);
+		assert_int_equal(toride_order_seek(o, saved), 0);
+		struct toride_addr a;
+		uint16_t port;
+		while (toride_order_position(o) < stop) {
+			assert_int_equal(toride_order_next(o, &a, &port), 1);
+			assert_int_equal(toride_addr_cmp(&a, &as[i]), 0);
+			assert_int_equal(port, ps[i]);
+			i++;
+		}
+		saved = toride_order_position(o);
+		toride_order_free(o);
+	}
+	assert_int_equal(i, total);
+	free(as);
+	free(ps);
+	toride_scope_free(s);
+}
+
+/* For a scope of n addresses and one port, how many of 1,000 consecutive positions (from start)
+ * fall in the fullest block of 256 consecutive addresses, and in how many blocks. */
+static void
+window_spread(const struct toride_scope *s, uint64_t seed, uint64_t start, unsigned *worst, unsigned *distinct)
+{
+	static const uint16_t port[] = { 23 };
+	struct toride_order *o;
+	unsigned bins[256] = { 0 };
+	assert_true(toride_scope_count(s) == 65536);
+	assert_int_equal(toride_order_new(&o, s, port, 1, seed, 0, 1), 0);
+	assert_int_equal(toride_order_seek(o, start), 0);
+	*worst = *distinct = 0;
+	for (int i = 0; i < 1000; i++) {
+		struct toride_addr a;
+		uint16_t p;
+		assert_int_equal(toride_order_next(o, &a, &p), 1);
+		/* the /24 of a /16 in IPv4, the /120 of a /112 in IPv6 */
+		unsigned b = a.family == 4 ? a.b[2] : a.b[14];
+		if (bins[b]++ == 0)
+			(*distinct)++;
+		if (bins[b] > *worst)
+			*worst = bins[b];
+	}
+	toride_order_free(o);
+}
+
+static void
+test_ipv6_seed_and_spread(void **state)
+{
+	(void)state;
+	static const uint16_t ports[] = { 80 };
+	static const char *const v6[] = { "fd96::/112", NULL };
+	static const char *const v4[] = { "10.4.0.0/16", NULL };
+	static const char *const lift6[] = { "fd96::/112", NULL };
+	static const char *const lift4[] = { "10.4.0.0/16", NULL };
+	struct toride_scope *s6 = make_scope(v6, NULL, true, lift6);
+	struct toride_scope *s4 = make_scope(v4, NULL, true, lift4);
+
+	/* same seed, same order; another seed, another order */
+	uint64_t *a = NULL, *b = NULL, *c = NULL;
+	check_complete(s6, ports, 1, 1, 1, &a);
+	check_complete(s6, ports, 1, 2, 1, &b);
+	check_complete(s6, ports, 1, 1, 1, &c);
+	uint64_t same = 0;
+	for (uint64_t i = 0; i < 65536; i++) {
+		assert_int_equal(a[i], c[i]);
+		if (a[i] == b[i])
+			same++;
+	}
+	assert_true(same < 65536 / 100);
+	free(a);
+	free(b);
+	free(c);
+
+	/* consecutive probes spread: 1,000 in a row put at most a few in one /24 (/120); a sweep would
+	 * put 256 (see test_permute for the bound) */
+	static const uint64_t seeds[] = { 1, 77, 0xfeedface };
+	static const uint64_t starts[] = { 0, 31337, 64536 };
+	for (size_t i = 0; i < 3; i++)
+		for (size_t j = 0; j < 3; j++) {
+			unsigned worst, distinct;
+			window_spread(s4, seeds[i], starts[j], &worst, &distinct);
+			if (worst > 20 || distinct < 230)
+				fail_msg("IPv4 seed %zu start %zu: %u in one /24, %u /24s", i, j, worst, distinct);
+			window_spread(s6, seeds[i], starts[j], &worst, &distinct);
+			if (worst > 20 || distinct < 230)
+				fail_msg("IPv6 seed %zu start %zu: %u in one /120, %u /120s", i, j, worst, distinct);
+		}
+	toride_scope_free(s4);
+	toride_scope_free(s6);
+}
+
 static void
 test_shard_parse(void **state)
 {
@@ -359,6 +808,13 @@ main(void)
 		cmocka_unit_test(test_seed_changes_order_and_order_is_scattered),
 		cmocka_unit_test(test_seek_resumes_exactly),
 		cmocka_unit_test(test_order_new_refuses_bad_input),
+		cmocka_unit_test(test_ipv6_prefixes),
+		cmocka_unit_test(test_ipv6_hitlist),
+		cmocka_unit_test(test_mixed_families),
+		cmocka_unit_test(test_ipv6_sparse_space),
+		cmocka_unit_test(test_ipv6_exclusion_inside_prefix),
+		cmocka_unit_test(test_ipv6_seek_resume),
+		cmocka_unit_test(test_ipv6_seed_and_spread),
 		cmocka_unit_test(test_shard_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
