@@ -638,10 +638,17 @@ wait_for_room(struct syn_disc *d)
 		if (atomic_load(&d->stop))
 			break;
 		uint64_t pos = atomic_load_explicit(&d->position, memory_order_relaxed);
-		uint64_t used = d->qlen + window_pairs(d, mono_now(), pos);
+		double now = mono_now();
+		uint64_t used = d->qlen + window_pairs(d, now, pos);
 		if (used < d->cfg.queue_cap) {
 			room = d->cfg.queue_cap - used;
 			break;
+		}
+		/* Pausing: record where we stand, so that the window empties one cool-down from now
+		 * (without this sample the pairs sent since the last one would count forever). */
+		if (d->nsamples == 0 || sample_at(d, 0)->pos < pos) {
+			sample_add(d, now, pos);
+			d->last_probe = now;
 		}
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);

@@ -222,6 +222,33 @@ test_backpressure(void **state)
 	run_discovery(1, 3, 100);
 }
 
+/* A zero cool-down with a tiny queue: the sender pauses right after each batch, and the pause
+ * must end (the window of pairs "awaiting replies" empties), so discovery finishes. */
+static void
+test_backpressure_no_cooldown(void **state)
+{
+	(void)state;
+	if (!have_raw())
+		skip();
+	struct toride_scope *s = make_scope();
+	uint16_t ports[] = {9, 10, 11, 12};
+	struct syn_config cfg = {.scope = s, .ports = ports, .nports = 4, .shard_count = 1, .cooldown_ms = 0,
+	                         .queue_cap = 3};
+	struct syn_disc *d = NULL;
+	char err[256];
+	assert_int_equal(syn_disc_new(&d, &cfg, err, sizeof err), 0);
+	assert_int_equal(syn_disc_start(d), 0);
+	struct syn_hit hits[4];
+	assert_int_equal(drain(d, hits, 4, 10000), 0);
+	struct syn_stats st;
+	syn_disc_stats(d, &st);
+	assert_int_equal(st.position, 64);
+	assert_int_equal(st.packets, 64);
+	assert_int_equal(syn_disc_checkpoint(d), 64);
+	syn_disc_free(d);
+	toride_scope_free(s);
+}
+
 static void
 test_stop(void **state)
 {
@@ -284,6 +311,7 @@ main(void)
 		cmocka_unit_test(test_loopback),
 		cmocka_unit_test(test_loopback_probes),
 		cmocka_unit_test(test_backpressure),
+		cmocka_unit_test(test_backpressure_no_cooldown),
 		cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_resume_position),
 	};
