@@ -20,6 +20,7 @@
 #include "store/store.h"
 #include "survey/creds.h"
 #include "survey/fingerprint.h"
+#include "survey/status.h"
 #include "survey/survey.h"
 
 /* Why 65535: a port list longer than every port is a typo. */
@@ -148,28 +149,43 @@ parse_ports(const char *s, uint16_t *ports, size_t *n)
 	return r;
 }
 
+/* Seconds between status lines when stderr is not a terminal (a log file or a pipe): often enough
+ * to follow a survey, rare enough not to bury the log. */
+#define SURVEY_LOG_PROGRESS_S 5.0
+/* The engine's timer fires about once a second; a line due at 5 s that comes at 4.99 s is due. */
+#define SURVEY_PROGRESS_SLACK_S 0.25
+
 struct progress_state {
 	bool enabled;
 	bool tty;
-	unsigned long calls;
+	bool printed;  /* a line went out (for the log cadence) */
+	bool printed_complete; /* ... and it said 100 % */
+	double last;   /* p->elapsed of that line */
 };
 
+/* The status line (survey/status.h) on stderr: on a terminal redrawn in place at every call (the
+ * engine calls once a second and once at the end); elsewhere one line every
+ * SURVEY_LOG_PROGRESS_S seconds, plus the first and the one that reaches 100 %. */
 static void
 print_progress(const struct toride_survey_progress *p, void *arg)
 {
 	struct progress_state *ps = arg;
+	char line[TORIDE_SURVEY_STATUS_MAX];
 	if (!ps->enabled)
 		return;
-	/* On a terminal the line is redrawn every second; in a log, one line every ten seconds. */
-	if (!ps->tty && p->done < p->total && ++ps->calls % 10 != 1)
+	bool complete = p->done >= p->total;
+	if (!ps->tty && ps->printed && !complete && p->elapsed - ps->last < SURVEY_LOG_PROGRESS_S - SURVEY_PROGRESS_SLACK_S)
 		return;
-	double pct = p->total ? 100.0 * (double)p->done / (double)p->total : 100.0;
-	double eta = p->rate > 0 && p->total > p->done ? (double)(p->total - p->done) / p->rate : 0;
-	fprintf(stderr, "%s%6.2f%%  %llu/%llu probes  %.0f/s  open %llu  failing %llu  attempts %llu  in flight %llu  ETA %.0fs%s",
-	        ps->tty ? "\r" : "", pct, (unsigned long long)p->done, (unsigned long long)p->total, p->rate,
-	        (unsigned long long)p->open, (unsigned long long)p->findings_fail, (unsigned long long)p->attempts,
-	        (unsigned long long)p->in_flight, eta, ps->tty ? "\033[K" : "\n");
+	if (!ps->tty && ps->printed_complete)
+		return; /* the final call after the last tick: no second 100 % line in a log */
+	if (toride_survey_status_format(line, sizeof line, p) == TORIDE_EINVAL)
+		return;
+	/* \r and clear-to-end-of-line: a shorter line leaves nothing of the longer one behind. */
+	fprintf(stderr, "%s%s%s", ps->tty ? "\r" : "", line, ps->tty ? "\033[K" : "\n");
 	fflush(stderr);
+	ps->printed = true;
+	ps->printed_complete = complete;
+	ps->last = p->elapsed;
 }
 
 /* The fallback note is filled when the survey starts: say it at the first progress call (even

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 /* Schema version this build writes; PRAGMA user_version of a current database. */
-#define TORIDE_STORE_SCHEMA_VERSION 2
+#define TORIDE_STORE_SCHEMA_VERSION 3
 /* PRAGMA application_id of a toride database: "TORI" in ASCII. Lets us tell a toride database
  * from any other SQLite file. */
 #define TORIDE_STORE_APPLICATION_ID 0x544f5249
@@ -45,14 +45,16 @@ void toride_store_close(struct toride_store *st);
 /* The message of the last SQLite error or validation failure on this store ("" if none). */
 const char *toride_store_errmsg(const struct toride_store *st);
 
-/* Store one event of type "survey", "observation", "finding", "probe_done" (docs/schema.md) or
+/* Store one event of type "survey", "observation", "finding", "probe_done", "discovery_checkpoint"
+ * (docs/schema.md) or
  * "hp_session", "hp_sample" (docs/honeypot.md; these carry no "survey": an hp_session needs
  * "session", "start" and an IP literal "src", an hp_session with the same session replaces the
  * row; an hp_sample needs a lower-case hex "sha256" and is kept as first stored, a repeat is
  * ignored).
  * Idempotent on natural keys: survey(id); observation(survey, addr, port, kind, key) where key is
  * proto for service/fingerprint, user NUL password for login_attempt, empty otherwise;
- * finding(survey, addr, port, requirement); probe_done(survey, addr, port). A later event updates
+ * finding(survey, addr, port, requirement); probe_done(survey, addr, port); discovery_checkpoint(survey),
+ * which keeps the highest "position" (an integer >= 0) ever stored. A later event updates
  * the row, except that a finding never moves to a weaker verdict (fail > pass > unknown; within a
  * verdict, proof strong > weak > none), so evidence of a failure cannot be overwritten.
  * Outside a batch each call commits before it returns. Returns 0, TORIDE_EINVAL (event is not a
@@ -74,8 +76,11 @@ int toride_store_probe_is_done(struct toride_store *st, const char *survey, cons
  * "discovery_checkpoint" events, 0 if none is stored. Returns 0 or TORIDE_EDB. */
 int toride_store_discovery_checkpoint(struct toride_store *st, const char *survey, uint64_t *position);
 /* SYN-path resume: call fn(addr, port, arg) for every pair of the survey with an "open" observation
- * and no probe_done row (discovered, checks not finished), in address then port order. A non-zero
- * return of fn stops the walk and is returned. Returns 0, fn's code or TORIDE_EDB. */
+ * and no probe_done row (discovered, checks not finished), in address (numeric, IPv4 before IPv6)
+ * then port order. addr is the canonical literal, valid only during the call. fn may read the
+ * store but should not write to it (the walk is one statement; rows it adds or removes may or may
+ * not be seen). A non-zero return of fn stops the walk and is returned. Returns 0, fn's code or
+ * TORIDE_EDB. */
 int toride_store_foreach_pending_open(struct toride_store *st, const char *survey,
                                       int (*fn)(const char *addr, uint16_t port, void *arg), void *arg);
 /* The "params" object of the survey (new reference in *params_out). TORIDE_ENOTFOUND if the

@@ -159,7 +159,8 @@ next_pair_same_user(struct sshc *x)
 	struct service *svc = x->svc;
 	if (!service_may_attempt(svc) || !service_creds_left(svc))
 		return false;
-	if (svc->next_cred < svc->creds.n && strcmp(svc->creds.v[svc->next_cred].user, x->user) != 0)
+	const struct toride_cred *peek = service_peek_cred(svc);
+	if (peek != NULL && strcmp(peek->user, x->user) != 0)
 		return false; /* a new user name needs a new connection */
 	x->cred = service_next_cred(svc);
 	service_count_attempt(svc);

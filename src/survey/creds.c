@@ -1,6 +1,7 @@
 #include "survey/creds.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,4 +207,74 @@ out:
 	free(line);
 	fclose(f);
 	return r;
+}
+
+void
+toride_creds_walk_init(struct toride_creds_walk *w, const struct toride_creds *base)
+{
+	memset(w, 0, sizeof *w);
+	w->base = base;
+	toride_creds_init(&w->own);
+}
+
+void
+toride_creds_walk_free(struct toride_creds_walk *w)
+{
+	toride_creds_free(&w->own);
+	free(w->skip);
+	w->skip = NULL;
+	w->nskip = 0;
+}
+
+static bool
+creds_has(const struct toride_creds *c, const struct toride_cred *p)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->v[i].user, p->user) == 0 && strcmp(c->v[i].pass, p->pass) == 0)
+			return true;
+	return false;
+}
+
+int
+toride_creds_walk_seal(struct toride_creds_walk *w)
+{
+	free(w->skip);
+	w->skip = NULL;
+	w->nskip = 0;
+	if (w->base == NULL || w->own.n == 0)
+		return 0;
+	/* Scan the base list once, in order, so that the index comes out ascending; the own list is
+	 * short (a vendor's defaults), so this is base x own string compares, once per service. */
+	size_t *skip = NULL, n = 0;
+	for (size_t j = 0; j < w->base->n; j++) {
+		if (!creds_has(&w->own, &w->base->v[j]))
+			continue;
+		if (skip == NULL && (skip = malloc(w->own.n * sizeof *skip)) == NULL)
+			return TORIDE_ENOMEM;
+		skip[n++] = j; /* n <= own.n: the base list has no duplicates */
+	}
+	w->skip = skip;
+	w->nskip = n;
+	return 0;
+}
+
+size_t
+toride_creds_walk_count(const struct toride_creds_walk *w)
+{
+	return w->own.n + (w->base != NULL ? w->base->n : 0) - w->nskip;
+}
+
+const struct toride_cred *
+toride_creds_walk_at(const struct toride_creds_walk *w, size_t i)
+{
+	if (i < w->own.n)
+		return &w->own.v[i];
+	if (w->base == NULL)
+		return NULL;
+	/* The (i - own.n)-th base pair that is not skipped: every skipped index at or before the
+	 * candidate pushes it one further. */
+	size_t j = i - w->own.n;
+	for (size_t k = 0; k < w->nskip && w->skip[k] <= j; k++)
+		j++;
+	return j < w->base->n ? &w->base->v[j] : NULL;
 }

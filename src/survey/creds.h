@@ -38,4 +38,31 @@ int toride_creds_load_file(struct toride_creds *c, const char *path, char *err, 
  * first word equals that of `vendor`, ignoring case and punctuation ("D-Link" finds "Dlink (web)"). Returns the number added (>= 0) or an error. */
 int toride_creds_load_vendor(struct toride_creds *c, const char *csv_path, const char *vendor, char *err, size_t errlen);
 
+/* A service's walk over credentials: its own pairs (the fingerprinted vendor's defaults) first,
+ * then the survey's shared base list without the pairs the own list already has, both in order.
+ * The base list is referenced, never copied, so a service costs its own pairs plus a few words
+ * however long the base list is (Mirai's 61 pairs, NOTICE's ~600). The base list must hold no
+ * duplicate pairs (lists built with toride_creds_add never do), must not change while walks use
+ * it, and must outlive them. */
+struct toride_creds_walk {
+	const struct toride_creds *base; /* shared, not owned; NULL = empty */
+	struct toride_creds own;         /* owned: fill it between init and seal */
+	size_t *skip;                    /* ascending indexes of base pairs that are also in own */
+	size_t nskip;
+};
+
+/* Start a walk over `base` (may be NULL) with an empty own list. Allocates nothing. */
+void toride_creds_walk_init(struct toride_creds_walk *w, const struct toride_creds *base);
+/* Call once the own list is complete, before count/at: notes the base pairs the own list repeats
+ * so that the walk skips them. Returns 0 or TORIDE_ENOMEM (the walk is then unchanged: own list
+ * and the whole base list). */
+int toride_creds_walk_seal(struct toride_creds_walk *w);
+/* Number of distinct pairs in the walk: own + base - repeated. */
+size_t toride_creds_walk_count(const struct toride_creds_walk *w);
+/* Pair number i of the walk (0-based), or NULL when i >= count. The pointer stays valid until the
+ * walk is freed (and, for a base pair, while the base list lives). O(repeated pairs). */
+const struct toride_cred *toride_creds_walk_at(const struct toride_creds_walk *w, size_t i);
+/* Free the own list and the skip index; the base list is not touched. */
+void toride_creds_walk_free(struct toride_creds_walk *w);
+
 #endif

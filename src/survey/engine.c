@@ -449,9 +449,10 @@ conv_switch(struct conv *c, const struct conv_ops *ops, void *mod)
 static void
 alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
-	struct conv *c = handle->data;
-	buf->base = (char *)c->rbuf;
-	buf->len = sizeof c->rbuf;
+	/* One buffer per loop thread (see CONV_READ_BUF): a survey runs its loop on one thread. */
+	static _Thread_local uint8_t rbuf[CONV_READ_BUF];
+	buf->base = (char *)rbuf;
+	buf->len = sizeof rbuf;
 }
 
 static void
@@ -761,32 +762,42 @@ service_prepare_creds(struct service *svc)
 	if (svc->creds_ready)
 		return;
 	svc->creds_ready = true;
-	toride_creds_init(&svc->creds);
 	/* Vendor defaults first: the fingerprint says which vendor, and its defaults are the
-	 * likeliest pairs. Then the base list. */
+	 * likeliest pairs. Then the survey's base list, walked in place (never copied per service). */
+	toride_creds_walk_init(&svc->creds, s->cfg->creds);
 	if (s->cfg->vendor_creds_path != NULL && svc->fp_vendor[0] != '\0') {
 		char err[256];
-		int n = toride_creds_load_vendor(&svc->creds, s->cfg->vendor_creds_path, svc->fp_vendor, err, sizeof err);
+		int n = toride_creds_load_vendor(&svc->creds.own, s->cfg->vendor_creds_path, svc->fp_vendor, err,
+		                                 sizeof err);
 		if (n > 0)
 			svc_detail(svc, "vendor_credentials", json_pack("{s:s, s:i}", "vendor", svc->fp_vendor, "pairs", n));
 	}
-	for (size_t i = 0; i < s->cfg->creds->n; i++)
-		toride_creds_add(&svc->creds, s->cfg->creds->v[i].user, s->cfg->creds->v[i].pass, s->cfg->creds->v[i].origin);
+	if (toride_creds_walk_seal(&svc->creds) != 0)
+		toride_creds_free(&svc->creds.own); /* out of memory: the base list alone, still in order */
 }
 
 const struct toride_cred *
 service_next_cred(struct service *svc)
 {
 	service_prepare_creds(svc);
-	if (svc->next_cred >= svc->creds.n)
-		return NULL;
-	return &svc->creds.v[svc->next_cred++];
+	const struct toride_cred *cred = toride_creds_walk_at(&svc->creds, svc->next_cred);
+	if (cred != NULL)
+		svc->next_cred++;
+	return cred;
+}
+
+const struct toride_cred *
+service_peek_cred(struct service *svc)
+{
+	service_prepare_creds(svc);
+	return toride_creds_walk_at(&svc->creds, svc->next_cred);
 }
 
 bool
 service_retry_cred(struct service *svc, const struct toride_cred *cred)
 {
-	if (svc->next_cred == 0 || &svc->creds.v[svc->next_cred - 1] != cred || svc->retried_cred == svc->next_cred)
+	if (svc->next_cred == 0 || toride_creds_walk_at(&svc->creds, svc->next_cred - 1) != cred ||
+	    svc->retried_cred == svc->next_cred)
 		return false;
 	svc->retried_cred = svc->next_cred;
 	svc->next_cred--;
@@ -797,7 +808,7 @@ bool
 service_creds_left(struct service *svc)
 {
 	service_prepare_creds(svc);
-	return svc->next_cred < svc->creds.n;
+	return svc->next_cred < toride_creds_walk_count(&svc->creds);
 }
 
 void
@@ -854,7 +865,7 @@ service_free(struct survey *s, struct service *svc)
 	}
 	h->refs--;
 	s->live_services--;
-	toride_creds_free(&svc->creds);
+	toride_creds_walk_free(&svc->creds);
 	json_decref(svc->service_data);
 	free(svc);
 	host_put(s, h);
@@ -900,10 +911,11 @@ service_verdicts(struct service *svc)
 		svc_finding(svc, "JP-34-10-2", VERDICT_PASS, "none", why, NULL, NULL, NULL, NULL);
 		return;
 	}
-	bool tested_all = svc->needs_auth && svc->creds_ready && svc->next_cred >= svc->creds.n && !svc->inconclusive &&
+	size_t ncreds = svc->creds_ready ? toride_creds_walk_count(&svc->creds) : 0;
+	bool tested_all = svc->needs_auth && svc->creds_ready && svc->next_cred >= ncreds && !svc->inconclusive &&
 	                  !svc->budget_exhausted && svc->auth_scheme != TORIDE_AUTH_OTHER;
 	if (tested_all) {
-		snprintf(why, sizeof why, "none of the %zu listed credentials was accepted", svc->creds.n);
+		snprintf(why, sizeof why, "none of the %zu listed credentials was accepted", ncreds);
 		svc_finding(svc, "JP-34-10-2", VERDICT_PASS, "none", why, NULL, NULL, NULL, NULL);
 		return;
 	}
@@ -911,7 +923,7 @@ service_verdicts(struct service *svc)
 		snprintf(why, sizeof why, "attempt budget of the host used up after %u attempts", svc->attempts);
 	else if (svc->inconclusive)
 		snprintf(why, sizeof why, "some attempts could not be completed (%u of %zu tried)", svc->attempts,
-		         svc->creds.n);
+		         ncreds);
 	else
 		snprintf(why, sizeof why, "%s", note ? note : "credentials could not be tested");
 	svc_finding(svc, "JP-34-10-2", VERDICT_UNKNOWN, "none", why, NULL, NULL, NULL, NULL);

@@ -20,7 +20,9 @@
 #include "survey/creds.h"
 #include "survey/survey.h"
 
-/* Why 4 KiB: one read of a device banner or response fits; memory per connection stays small. */
+/* Why 4 KiB: one read of a device banner or response fits. One buffer per survey loop, shared by
+ * all connections: libuv calls read_cb right after alloc_cb on the loop's thread, and every
+ * on_data handler copies what it keeps before returning (it never holds on to the bytes). */
 #define CONV_READ_BUF 4096
 /* Why 16 KiB: a login transcript with banner, prompts and the marker echo is < 2 KiB on real
  * devices; the cap bounds evidence from chatty or hostile peers. */
@@ -87,7 +89,6 @@ struct conv {
 	size_t cred_mark;          /* service's next_cred when this login conversation started */
 	double started;
 	struct toride_buf transcript;
-	uint8_t rbuf[CONV_READ_BUF];
 };
 
 struct service {
@@ -97,7 +98,7 @@ struct service {
 	char banner[512];          /* escaped first bytes / version line / Server header */
 	char fp_vendor[64], fp_product[96], fp_type[48];
 	bool fp_done;
-	struct toride_creds creds; /* base list + vendor defaults for this service */
+	struct toride_creds_walk creds; /* vendor defaults, then the survey's base list (shared) */
 	bool creds_ready;
 	size_t next_cred;          /* index of the next pair to try */
 	unsigned attempts;
@@ -187,6 +188,8 @@ bool service_may_attempt(struct service *svc);
 void service_count_attempt(struct service *svc);
 /* Next credential to try, or NULL when the list is exhausted. */
 const struct toride_cred *service_next_cred(struct service *svc);
+/* The pair service_next_cred would return, without taking it (NULL when none is left). */
+const struct toride_cred *service_peek_cred(struct service *svc);
 
 /* ---- events ---- */
 void svc_observe(struct service *svc, const char *kind, void *json_data /* json_t*, stolen */);
