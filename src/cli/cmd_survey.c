@@ -27,6 +27,8 @@
 #define SURVEY_MAX_PORTS 65535
 /* Why 64: scope/exclusion specs given on the command line; larger sets belong in files. */
 #define SURVEY_MAX_SPECS 256
+/* Longest --cooldown: an hour is far beyond any real reply delay; more is a typo. */
+#define SURVEY_MAX_COOLDOWN_S 3600.0
 
 static volatile int stop_requested;
 
@@ -62,11 +64,20 @@ survey_usage(FILE *out)
 	        "  -p, --ports LIST       ports, e.g. 23,2323,22 (default 23,2323,22,80,8080,554,1883,21)\n"
 	        "  --seed N               permutation seed (default 1); same seed, same order\n"
 	        "  --shard I/N            probe shard I of N (1-based, default 1/1)\n"
-	        "  --rate N               new connections per second (default 1000; 0 = unlimited)\n"
+	        "  --rate N               SYN discovery: probe packets per second; connect discovery: new\n"
+	        "                         connections per second (default 1000; 0 = as fast as possible)\n"
 	        "  --max-concurrency N    simultaneous connections (default 512)\n"
 	        "  --connect-timeout MS   default 3000\n"
 	        "  --read-timeout MS      silence after which a step gives up (default 5000)\n"
 	        "  --retries N            extra connects after a timeout (default 1)\n"
+	        "discovery (docs/survey-scale.md):\n"
+	        "  --discovery MODE       auto (default: SYN with CAP_NET_RAW, else connect), syn, connect\n"
+	        "  --discover-only        report open ports only: no identification, no checks\n"
+	        "  --probes N             SYN packets per pair, 1..10 (default 1)\n"
+	        "  --cooldown SECONDS     SYN: wait for late replies after the last probe (default 5; e.g. 0.5)\n"
+	        "  --interface IF         SYN: capture interface (default: the one holding the source address)\n"
+	        "  --source-ip ADDR       SYN: source address, once per family (default: from the route)\n"
+	        "  --source-port LO-HI    SYN: source port range (default: 256 ports above ip_local_port_range)\n"
 	        "credentials:\n"
 	        "  --creds FILE           user:password per line (default: Mirai's table)\n"
 	        "  --no-vendor-creds      do not add the fingerprinted vendor's defaults\n"
@@ -177,6 +188,25 @@ print_progress(const struct toride_survey_progress *p, void *arg)
 	ps->last = p->elapsed;
 }
 
+/* The fallback note is filled when the survey starts: say it at the first progress call (even
+ * with -q), not only at the end of a long run. */
+struct progress_wrap {
+	struct progress_state *ps;
+	const char *note;
+	bool said;
+};
+
+static void
+progress_with_note(const struct toride_survey_progress *p, void *arg)
+{
+	struct progress_wrap *w = arg;
+	if (!w->said && w->note[0] != '\0') {
+		w->said = true;
+		fprintf(stderr, "toride survey: %s\n", w->note);
+	}
+	print_progress(p, w->ps);
+}
+
 static const char *
 data_dir(const char *opt)
 {
@@ -192,7 +222,8 @@ cmd_survey(int argc, char **argv)
 	enum {
 		O_SCOPE = 256, O_SCOPE_FILE, O_EXCLUDE, O_EXCLUDE_FILE, O_ALLOW_RESERVED, O_SEED, O_SHARD, O_RATE,
 		O_MAXC, O_CTIMEOUT, O_RTIMEOUT, O_RETRIES, O_CREDS, O_NO_VENDOR, O_MAX_ATTEMPTS, O_ATTEMPT_DELAY,
-		O_DB, O_NAME, O_DRY_RUN, O_DATA_DIR,
+		O_DB, O_NAME, O_DRY_RUN, O_DATA_DIR, O_DISCOVERY, O_DISCOVER_ONLY, O_PROBES, O_COOLDOWN, O_INTERFACE,
+		O_SOURCE_IP, O_SOURCE_PORT,
 	};
 	static const struct option opts[] = {
 		{"scope", required_argument, NULL, O_SCOPE},
@@ -219,6 +250,13 @@ cmd_survey(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"data-dir", required_argument, NULL, O_DATA_DIR},
+		{"discovery", required_argument, NULL, O_DISCOVERY},
+		{"discover-only", no_argument, NULL, O_DISCOVER_ONLY},
+		{"probes", required_argument, NULL, O_PROBES},
+		{"cooldown", required_argument, NULL, O_COOLDOWN},
+		{"interface", required_argument, NULL, O_INTERFACE},
+		{"source-ip", required_argument, NULL, O_SOURCE_IP},
+		{"source-port", required_argument, NULL, O_SOURCE_PORT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -233,7 +271,15 @@ cmd_survey(int argc, char **argv)
 	                   max_attempts = 700, attempt_delay = 0;
 	uint32_t shard_index = 0, shard_count = 1;
 	const char *shard_text = "1/1", *creds_file = NULL, *output = NULL, *db = NULL, *name = NULL, *ddir = NULL;
-	bool no_vendor = false, dry_run = false, quiet = false;
+	bool no_vendor = false, dry_run = false, quiet = false, discover_only = false;
+	enum toride_discovery discovery = TORIDE_DISCOVERY_AUTO;
+	const char *discovery_text = "auto", *iface = NULL;
+	unsigned long long probes = 1;
+	double cooldown = 5.0;
+	struct toride_addr src4, src6;
+	bool have_src4 = false, have_src6 = false;
+	unsigned long long sport_lo = 0, sport_hi = 0;
+	char fallback_note[512] = "";
 	int verbose = 0;
 	struct toride_scope *scope = NULL;
 	struct toride_creds creds;
@@ -287,6 +333,85 @@ cmd_survey(int argc, char **argv)
 		case 'q': quiet = true; break;
 		case 'v': verbose++; break;
 		case O_DATA_DIR: ddir = optarg; break;
+		case O_DISCOVERY:
+			if (strcmp(optarg, "auto") == 0)
+				discovery = TORIDE_DISCOVERY_AUTO;
+			else if (strcmp(optarg, "syn") == 0)
+				discovery = TORIDE_DISCOVERY_SYN;
+			else if (strcmp(optarg, "connect") == 0)
+				discovery = TORIDE_DISCOVERY_CONNECT;
+			else {
+				fprintf(stderr, "toride survey: --discovery: expected auto, syn or connect, got '%s'\n", optarg);
+				return TORIDE_EXIT_USAGE;
+			}
+			discovery_text = optarg;
+			break;
+		case O_DISCOVER_ONLY: discover_only = true; break;
+		case O_PROBES:
+			if (parse_uint(optarg, 10, &probes, "--probes"))
+				return TORIDE_EXIT_USAGE;
+			if (probes == 0) {
+				fprintf(stderr, "toride survey: --probes: at least 1\n");
+				return TORIDE_EXIT_USAGE;
+			}
+			break;
+		case O_COOLDOWN: {
+			char *end;
+			errno = 0;
+			double cd = strtod(optarg, &end);
+			if (errno != 0 || end == optarg || *end != '\0' || !(cd >= 0 && cd <= SURVEY_MAX_COOLDOWN_S) ||
+			    optarg[0] == '-' || optarg[0] == '+' || optarg[0] == ' ') {
+				fprintf(stderr, "toride survey: --cooldown: '%s' is not a number of seconds in 0..%.0f\n", optarg,
+				        SURVEY_MAX_COOLDOWN_S);
+				return TORIDE_EXIT_USAGE;
+			}
+			cooldown = cd;
+			break;
+		}
+		case O_INTERFACE:
+			if (optarg[0] == '\0' || strlen(optarg) >= 16) {
+				fprintf(stderr, "toride survey: --interface: '%s' is not an interface name\n", optarg);
+				return TORIDE_EXIT_USAGE;
+			}
+			iface = optarg;
+			break;
+		case O_SOURCE_IP: {
+			struct toride_addr a;
+			if (toride_addr_parse(optarg, &a) != 0) {
+				fprintf(stderr, "toride survey: --source-ip: '%s' is not an IPv4 or IPv6 address\n", optarg);
+				return TORIDE_EXIT_USAGE;
+			}
+			if ((a.family == 4 && have_src4) || (a.family == 6 && have_src6)) {
+				fprintf(stderr, "toride survey: --source-ip: one address per family\n");
+				return TORIDE_EXIT_USAGE;
+			}
+			if (a.family == 4) {
+				src4 = a;
+				have_src4 = true;
+			} else {
+				src6 = a;
+				have_src6 = true;
+			}
+			break;
+		}
+		case O_SOURCE_PORT: {
+			char *dash = strchr(optarg, '-');
+			char lo_text[8];
+			if (dash == NULL || (size_t)(dash - optarg) >= sizeof lo_text) {
+				fprintf(stderr, "toride survey: --source-port: expected LO-HI, got '%s'\n", optarg);
+				return TORIDE_EXIT_USAGE;
+			}
+			memcpy(lo_text, optarg, (size_t)(dash - optarg));
+			lo_text[dash - optarg] = '\0';
+			if (parse_uint(lo_text, 65535, &sport_lo, "--source-port") ||
+			    parse_uint(dash + 1, 65535, &sport_hi, "--source-port"))
+				return TORIDE_EXIT_USAGE;
+			if (sport_lo == 0 || sport_hi < sport_lo) {
+				fprintf(stderr, "toride survey: --source-port: expected 1 <= LO <= HI <= 65535, got '%s'\n", optarg);
+				return TORIDE_EXIT_USAGE;
+			}
+			break;
+		}
 		case 'h': survey_usage(stdout); return TORIDE_EXIT_OK;
 		default: survey_usage(stderr); return TORIDE_EXIT_USAGE;
 		}
@@ -413,6 +538,9 @@ cmd_survey(int argc, char **argv)
 		snprintf(survey_id, sizeof survey_id, "s-%s", hex);
 	}
 	json_object_set_new(params, "rate", json_integer((json_int_t)rate));
+	json_object_set_new(params, "discovery", json_string(discovery_text));
+	if (discover_only)
+		json_object_set_new(params, "discover_only", json_true());
 	json_object_set_new(params, "max_concurrency", json_integer((json_int_t)maxc));
 	json_object_set_new(params, "addresses", json_integer((json_int_t)toride_scope_count(scope)));
 
@@ -429,6 +557,7 @@ cmd_survey(int argc, char **argv)
 	json_decref(ev);
 
 	struct progress_state ps = {.enabled = !quiet, .tty = isatty(STDERR_FILENO)};
+	struct progress_wrap pw = {.ps = &ps, .note = fallback_note};
 	struct toride_survey_config cfg = {
 		.survey_id = survey_id,
 		.scope = scope,
@@ -450,9 +579,20 @@ cmd_survey(int argc, char **argv)
 		.sink = sink,
 		.resume = db != NULL,
 		.user_agent = "toride/" TORIDE_VERSION " (IoT default-credential survey; login check only)",
-		.progress = print_progress,
-		.progress_arg = &ps,
+		.progress = progress_with_note,
+		.progress_arg = &pw,
 		.stop_flag = &stop_requested,
+		.discovery = discovery,
+		.discover_only = discover_only,
+		.probes = (unsigned)probes,
+		.cooldown_ms = (unsigned)(cooldown * 1000.0 + 0.5),
+		.interface = iface,
+		.source4 = have_src4 ? &src4 : NULL,
+		.source6 = have_src6 ? &src6 : NULL,
+		.sport_base = (uint16_t)sport_lo,
+		.sport_count = (uint16_t)(sport_lo ? sport_hi - sport_lo + 1 : 0),
+		.fallback_note = fallback_note,
+		.fallback_note_len = sizeof fallback_note,
 	};
 	struct toride_survey_stats st;
 	signal(SIGINT, on_sigint);
@@ -463,15 +603,27 @@ cmd_survey(int argc, char **argv)
 	signal(SIGTERM, SIG_DFL);
 	if (ps.enabled && ps.tty)
 		fputc('\n', stderr);
+	/* Why connect discovery ran instead of SYN, or why SYN could not start: always said. */
+	if (fallback_note[0] != '\0' && !pw.said)
+		fprintf(stderr, "toride survey: %s\n", fallback_note);
 
 	ev = toride_event_new("survey", survey_id);
 	json_object_set_new(ev, "status", json_string(st.interrupted ? "interrupted" : r == 0 ? "finished" : "failed"));
 	json_object_set_new(ev, "params", params);
-	json_object_set_new(ev, "counts",
-	                    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "probes", (json_int_t)st.probes, "open",
-	                              (json_int_t)st.open, "skipped", (json_int_t)st.skipped, "attempts",
-	                              (json_int_t)st.attempts, "fail", (json_int_t)st.findings_fail, "pass",
-	                              (json_int_t)st.findings_pass, "unknown", (json_int_t)st.findings_unknown));
+	json_t *counts = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "probes", (json_int_t)st.probes, "open",
+	                           (json_int_t)st.open, "skipped", (json_int_t)st.skipped, "attempts",
+	                           (json_int_t)st.attempts, "fail", (json_int_t)st.findings_fail, "pass",
+	                           (json_int_t)st.findings_pass, "unknown", (json_int_t)st.findings_unknown);
+	if (counts != NULL) {
+		json_object_set_new(counts, "discovery", json_string(st.syn ? "syn" : "connect"));
+		json_object_set_new(counts, "packets", json_integer((json_int_t)st.packets));
+		json_object_set_new(counts, "replies", json_integer((json_int_t)st.replies));
+		json_object_set_new(counts, "duplicates", json_integer((json_int_t)st.duplicates));
+		json_object_set_new(counts, "kernel_drops", json_integer((json_int_t)st.kernel_drops));
+		json_object_set_new(counts, "discovery_seconds", json_real(st.discovery_seconds));
+		json_object_set_new(counts, "peak_in_flight", json_integer((json_int_t)st.peak_in_flight));
+	}
+	json_object_set_new(ev, "counts", counts);
 	toride_sink_emit(sink, ev);
 	json_decref(ev);
 	if (r != 0) {
@@ -480,13 +632,19 @@ cmd_survey(int argc, char **argv)
 		        store ? toride_store_errmsg(store) : "");
 		goto out;
 	}
-	if (!quiet)
+	if (!quiet) {
+		char synpart[160] = "";
+		if (st.syn)
+			snprintf(synpart, sizeof synpart, " (SYN: %llu packets in %.1f s, %llu replies, %llu duplicates, %llu dropped by the capture)",
+			         (unsigned long long)st.packets, st.discovery_seconds, (unsigned long long)st.replies,
+			         (unsigned long long)st.duplicates, (unsigned long long)st.kernel_drops);
 		fprintf(stderr,
-		        "toride survey %s: %llu probes (%llu skipped as done), %llu open, %llu login attempts, "
+		        "toride survey %s: %llu probes%s (%llu skipped as done), %llu open, %llu login attempts, "
 		        "%llu failing findings%s\n",
-		        survey_id, (unsigned long long)st.probes, (unsigned long long)st.skipped,
+		        survey_id, (unsigned long long)st.probes, synpart, (unsigned long long)st.skipped,
 		        (unsigned long long)st.open, (unsigned long long)st.attempts, (unsigned long long)st.findings_fail,
 		        st.interrupted ? " (interrupted: run the same command again to resume)" : "");
+	}
 	rc = st.findings_fail > 0 ? TORIDE_EXIT_FINDINGS : TORIDE_EXIT_OK;
 	if (st.interrupted)
 		rc = TORIDE_EXIT_ERROR;

@@ -18,6 +18,7 @@
 #include "proto/auth.h"
 #include "store/store.h"
 #include "survey/fingerprint.h"
+#include "survey/syn.h"
 
 /* Why 4096 buckets: a survey keeps hosts only while they have open services in flight, which
  * max_concurrency bounds; chains stay short for tens of thousands of live hosts. */
@@ -26,6 +27,12 @@
 #define RATE_TICK_MS 10
 /* Why: a rate-limiter burst larger than this would defeat --rate after a pause. */
 #define RATE_MAX_BURST 1000.0
+/* SYN path: hits taken out of the discovery queue per pop; each is handled at once (the
+ * checkpoint counts a popped hit as handed over). */
+#define SYN_POP_BATCH 256
+/* SYN path, resume: most discovered-but-unchecked pairs re-queued from the store; more than this
+ * means the previous run stopped with a huge backlog, and the rest wait for the next resume. */
+#define SYN_RESUME_MAX (4u * 1024u * 1024u)
 
 const uint16_t toride_survey_default_ports[] = {23, 2323, 22, 80, 8080, 554, 1883, 21};
 const size_t toride_survey_default_nports = sizeof toride_survey_default_ports / sizeof toride_survey_default_ports[0];
@@ -47,6 +54,21 @@ struct survey {
 	struct live_node live;     /* list head of live connections */
 	int result;
 	bool stopping;
+	bool ended;                /* handles closed: the loop is winding down */
+	double order_done_at;      /* connect path: when the last connect was started */
+	uint64_t connect_replies;  /* connect path: connects answered (accepted or refused) */
+	/* progress: send rate over the last interval */
+	uint64_t last_sent;
+	double last_sent_at, send_rate;
+	/* SYN path (docs/survey-scale.md) */
+	bool syn_path;
+	struct syn_disc *syn;
+	uv_async_t syn_async;
+	bool syn_async_init;
+	struct syn_hit *pending;   /* resume: open pairs with no probe_done, checked first */
+	size_t npending, pending_next, pending_cap;
+	uint64_t syn_start, checkpoint_emitted;
+	struct syn_stats syn_final; /* counters once discovery is freed */
 };
 
 static double
@@ -453,6 +475,7 @@ read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 
 static void probe_finished(struct survey *s, struct service *svc, const struct toride_addr *a, uint16_t port,
                            const char *state);
+static void emit_open(struct survey *s, const struct toride_addr *a, uint16_t port);
 static struct service *service_new(struct survey *s, const struct toride_addr *a, uint16_t port);
 static int conv_connect(struct conv *c);
 
@@ -465,11 +488,25 @@ connect_cb(uv_connect_t *req, int status)
 		return; /* timed out and closed meanwhile */
 	if (status != 0) {
 		c->connect_status = status;
+		if (c->svc == NULL && status == UV_ECONNREFUSED)
+			s->connect_replies++;
 		conv_close(c);
 		return;
 	}
 	c->connected = true;
+	if (c->svc == NULL)
+		s->connect_replies++;
+	else if (c->svc->probe_state < 0)
+		c->svc->probe_state = 0; /* SYN hit: the check's connect succeeded too */
 	uv_timer_stop(&c->timer);
+	if (c->svc == NULL && s->cfg->discover_only) {
+		/* --discover-only: the port is open, and that is all we wanted to know. */
+		s->stats->open++;
+		emit_open(s, &c->target, c->port);
+		probe_finished(s, NULL, &c->target, c->port, "open");
+		conv_close(c);
+		return;
+	}
 	if (c->svc == NULL) {
 		/* A discovery probe: the port is open; a service is born. */
 		struct service *svc = service_new(s, &c->target, c->port);
@@ -509,6 +546,8 @@ conv_connect(struct conv *c)
 	c->connect_req.data = c;
 	c->tries++;
 	s->in_flight++;
+	if (s->in_flight > s->stats->peak_in_flight)
+		s->stats->peak_in_flight = s->in_flight;
 	c->live.abort = conv_abort;
 	live_add(s, &c->live);
 	uv_tcp_nodelay(&c->tcp, 1);
@@ -544,6 +583,12 @@ conv_free_cb(uv_handle_t *handle)
 	s->in_flight--;
 	live_del(&c->live);
 	struct service *svc = c->svc;
+	if (svc == NULL && c->connected) {
+		/* --discover-only probe: its probe_done is written already. */
+		toride_buf_free(&c->transcript);
+		free(c);
+		return;
+	}
 	if (svc == NULL) {
 		/* Discovery probe that never connected. Retry a timeout a bounded number of times. */
 		bool timeout = c->timed_out;
@@ -565,6 +610,8 @@ conv_free_cb(uv_handle_t *handle)
 	}
 	if (c->ops != NULL && c->ops->on_free != NULL)
 		c->ops->on_free(c);
+	if (svc->probe_state < 0 && !c->connected)
+		svc->probe_state = c->timed_out ? 2 : 1; /* a SYN hit that no longer accepts */
 	if (c->is_login)
 		svc->stalls = svc->next_cred == c->cred_mark ? svc->stalls + 1 : 0;
 	svc->live_convs--;
@@ -932,7 +979,12 @@ service_continue(struct service *svc)
 	}
 	if (!s->stopping)
 		service_verdicts(svc);
-	probe_finished(s, svc, &svc->host->addr, svc->port, svc->verdicts_done ? "open" : "interrupted");
+	const char *state = svc->verdicts_done ? "open" : "interrupted";
+	if (svc->probe_state == 1 && !s->stopping)
+		state = "closed";
+	else if (svc->probe_state == 2 && !s->stopping)
+		state = "timeout";
+	probe_finished(s, svc, &svc->host->addr, svc->port, state);
 	service_free(s, svc);
 }
 
@@ -981,6 +1033,7 @@ launch_probes(struct survey *s)
 		int more = toride_order_next(s->order, &a, &port);
 		if (more != 1) {
 			s->order_done = true;
+			s->order_done_at = now_seconds();
 			if (more < 0) {
 				/* The order refused an address outside the scope: a bug, never a probe. */
 				s->result = more;
@@ -1014,11 +1067,218 @@ launch_probes(struct survey *s)
 	}
 }
 
+/* The "open" observation of a pair, once per pair on both paths (same shape as svc_observe's:
+ * the protocol is not known yet). */
+static void
+emit_open(struct survey *s, const struct toride_addr *a, uint16_t port)
+{
+	char addr[TORIDE_ADDR_STRLEN];
+	toride_addr_format(a, addr, sizeof addr);
+	json_t *ev = toride_event_new("observation", s->cfg->survey_id);
+	if (ev != NULL) {
+		json_object_set_new(ev, "addr", json_string(addr));
+		json_object_set_new(ev, "port", json_integer(port));
+		json_object_set_new(ev, "proto", json_null());
+		json_object_set_new(ev, "kind", json_string("open"));
+		json_object_set_new(ev, "data", json_object());
+	}
+	emit(s, ev);
+}
+
+/* ------------------------------------------------------------------ SYN path */
+
+static void
+syn_notify(void *arg)
+{
+	/* Receiver thread: only wake the loop. */
+	uv_async_send(arg);
+}
+
+static void
+syn_stop(struct survey *s, int err)
+{
+	if (err != 0 && s->result == 0)
+		s->result = err;
+	s->stopping = true;
+	if (s->syn != NULL)
+		syn_disc_stop(s->syn);
+}
+
+/* A hit (popped from discovery, or re-queued by a resume): emit "open" and start the check
+ * conversation at once, with the service already born. */
+static void
+syn_handle_hit(struct survey *s, const struct syn_hit *h, bool resumed)
+{
+	/* Safety net, as conv_connect: only pairs of the finalized scope become targets. */
+	if (!toride_scope_contains(s->cfg->scope, &h->addr)) {
+		syn_stop(s, TORIDE_ESCOPE);
+		return;
+	}
+	if (pair_already_done(s, &h->addr, h->port)) {
+		s->stats->skipped++;
+		s->done_pairs++;
+		return;
+	}
+	s->stats->open++;
+	if (!resumed)
+		emit_open(s, &h->addr, h->port); /* a resumed pair's "open" is stored already */
+	if (s->cfg->discover_only) {
+		probe_finished(s, NULL, &h->addr, h->port, "open");
+		return;
+	}
+	struct service *svc = service_new(s, &h->addr, h->port);
+	struct conv *c = svc != NULL ? conv_new(s, &h->addr, h->port) : NULL;
+	if (c == NULL) {
+		if (svc != NULL)
+			service_free(s, svc);
+		syn_stop(s, TORIDE_ENOMEM);
+		return;
+	}
+	svc->probe_state = -1; /* until the check's own connect succeeds */
+	c->svc = svc;
+	c->ops = &ident_ops;
+	svc->convs++;
+	svc->live_convs++;
+	int r = conv_connect(c);
+	if (r != 0) {
+		svc->live_convs--;
+		toride_buf_free(&c->transcript);
+		free(c);
+		service_free(s, svc);
+		syn_stop(s, r);
+	}
+}
+
+/* Take hits while checks in flight are below --max-concurrency (no limit with --discover-only:
+ * nothing is started). Resumed pairs go first. */
+static void
+syn_launch(struct survey *s)
+{
+	unsigned maxc = s->cfg->max_concurrency ? s->cfg->max_concurrency : 256;
+	struct syn_hit hits[SYN_POP_BATCH];
+	while (!s->stopping && s->syn != NULL) {
+		size_t room = SYN_POP_BATCH;
+		if (!s->cfg->discover_only) {
+			if (s->in_flight >= maxc)
+				return;
+			if (maxc - s->in_flight < room)
+				room = maxc - s->in_flight;
+		}
+		if (s->pending_next < s->npending) {
+			syn_handle_hit(s, &s->pending[s->pending_next++], true);
+			continue;
+		}
+		size_t n = syn_disc_pop(s->syn, hits, room);
+		if (n == 0)
+			return;
+		for (size_t i = 0; i < n; i++)
+			syn_handle_hit(s, &hits[i], false);
+	}
+}
+
+static void
+syn_checkpoint(struct survey *s)
+{
+	if (s->syn == NULL)
+		return;
+	uint64_t p = syn_disc_checkpoint(s->syn);
+	if (p <= s->checkpoint_emitted)
+		return;
+	json_t *ev = toride_event_new("discovery_checkpoint", s->cfg->survey_id);
+	if (ev != NULL)
+		json_object_set_new(ev, "position", json_integer((json_int_t)p));
+	emit(s, ev);
+	s->checkpoint_emitted = p;
+}
+
+static void
+syn_fill_stats(struct survey *s, const struct syn_stats *st)
+{
+	s->stats->packets = st->packets;
+	s->stats->replies = st->replies;
+	s->stats->duplicates = st->duplicates;
+	s->stats->kernel_drops = st->kernel_drops;
+	s->stats->discovery_seconds = st->send_seconds;
+	s->stats->probes = st->position - s->syn_start;
+}
+
+static int
+pending_cb(const char *addr, uint16_t port, void *arg)
+{
+	struct survey *s = arg;
+	struct syn_hit h;
+	memset(&h, 0, sizeof h);
+	if (toride_addr_parse(addr, &h.addr) != 0 || !toride_scope_contains(s->cfg->scope, &h.addr))
+		return 0; /* not this scope's any more: never a target */
+	bool listed = false;
+	for (size_t i = 0; i < s->cfg->nports; i++)
+		listed |= s->cfg->ports[i] == port;
+	if (!listed)
+		return 0;
+	if (s->npending >= SYN_RESUME_MAX)
+		return 1;
+	if (s->npending == s->pending_cap) {
+		size_t ncap = s->pending_cap ? s->pending_cap * 2 : 256;
+		struct syn_hit *np = realloc(s->pending, ncap * sizeof *np);
+		if (np == NULL)
+			return TORIDE_ENOMEM;
+		s->pending = np;
+		s->pending_cap = ncap;
+	}
+	h.port = port;
+	s->pending[s->npending++] = h;
+	return 0;
+}
+
+/* Open the SYN discovery (resume: from the stored checkpoint). TORIDE_EUNSUPPORTED when the
+ * process lacks CAP_NET_RAW; err says why. */
+static int
+syn_setup(struct survey *s, char *err, size_t errlen)
+{
+	const struct toride_survey_config *cfg = s->cfg;
+	struct toride_store *st = cfg->resume ? toride_sink_store(cfg->sink) : NULL;
+	uint64_t start = 0;
+	int r;
+	if (st != NULL && (r = toride_store_discovery_checkpoint(st, cfg->survey_id, &start)) != 0) {
+		snprintf(err, errlen, "SYN discovery: cannot read the resume checkpoint: %s", toride_store_errmsg(st));
+		return r;
+	}
+	struct syn_config sc = {
+		.scope = cfg->scope,
+		.ports = cfg->ports,
+		.nports = cfg->nports,
+		.seed = cfg->seed,
+		.shard_index = cfg->shard_index,
+		.shard_count = cfg->shard_count,
+		.start_position = start,
+		.rate = cfg->rate,
+		.probes = cfg->probes ? cfg->probes : 1,
+		.cooldown_ms = cfg->cooldown_ms,
+		.interface = cfg->interface,
+		.source4 = cfg->source4,
+		.source6 = cfg->source6,
+		.sport_base = cfg->sport_base,
+		.sport_count = cfg->sport_count,
+		.notify = syn_notify,
+		.notify_arg = &s->syn_async,
+	};
+	if ((r = syn_disc_new(&s->syn, &sc, err, errlen)) != 0)
+		return r;
+	s->syn_start = start;
+	s->checkpoint_emitted = start;
+	if (st != NULL && (r = toride_store_foreach_pending_open(st, cfg->survey_id, pending_cb, s)) < 0) {
+		snprintf(err, errlen, "SYN discovery: cannot read the pending open pairs: %s", toride_store_errmsg(st));
+		return r;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ the loop */
+
 static void
 report_progress(struct survey *s)
 {
-	if (s->cfg->progress == NULL)
-		return;
+	double now = now_seconds();
 	struct toride_survey_progress p = {
 		.total = toride_order_total(s->order),
 		.done = s->done_pairs,
@@ -1026,25 +1286,63 @@ report_progress(struct survey *s)
 		.open = s->stats->open,
 		.findings_fail = s->stats->findings_fail,
 		.attempts = s->stats->attempts,
-		.elapsed = now_seconds() - s->started,
+		.elapsed = now - s->started,
+		.syn = s->syn_path,
+		.eta = -1,
 	};
 	p.rate = p.elapsed > 0 ? (double)p.done / p.elapsed : 0;
-	s->cfg->progress(&p, s->cfg->progress_arg);
+	struct syn_stats st = s->syn_final;
+	if (s->syn_path && s->syn != NULL)
+		syn_disc_stats(s->syn, &st);
+	if (s->syn_path) {
+		/* Discovery progress: pairs probed (the checks follow the queue). */
+		p.done = st.position;
+		p.sent = st.packets;
+		p.replies = st.replies;
+		p.queued = st.queued + (s->npending - s->pending_next);
+	} else {
+		p.sent = s->stats->probes;
+		p.replies = s->connect_replies;
+	}
+	if (now - s->last_sent_at >= 0.5) {
+		s->send_rate = s->last_sent_at > 0 ? (double)(p.sent - s->last_sent) / (now - s->last_sent_at) : 0;
+		s->last_sent = p.sent;
+		s->last_sent_at = now;
+	}
+	p.send_rate = s->send_rate;
+	if (s->syn_path) {
+		unsigned probes = s->cfg->probes ? s->cfg->probes : 1;
+		if (st.sending_done)
+			p.eta = 0;
+		else if (p.send_rate > 0)
+			p.eta = (double)(st.total - st.position) * probes / p.send_rate;
+	} else if (p.total <= p.done) {
+		p.eta = 0;
+	} else if (p.rate > 0) {
+		p.eta = (double)(p.total - p.done) / p.rate;
+	}
+	if (s->cfg->progress != NULL)
+		s->cfg->progress(&p, s->cfg->progress_arg);
 }
 
 static void
 progress_cb(uv_timer_t *t)
 {
-	report_progress(t->data);
+	struct survey *s = t->data;
+	syn_checkpoint(s);
+	report_progress(s);
 }
 
 static void
-tick_cb(uv_timer_t *t)
+survey_step(struct survey *s)
 {
-	struct survey *s = t->data;
+	if (s->ended)
+		return;
 	if (s->cfg->stop_flag != NULL && *s->cfg->stop_flag && !s->stopping) {
 		s->stopping = true;
 		s->stats->interrupted = true;
+		if (s->syn != NULL)
+			syn_disc_stop(s->syn);
 		/* Close every open conversation: work not finished is not marked done, so a resumed
 		 * survey redoes it. Findings already emitted stay. */
 		for (struct live_node *n = s->live.next, *next; n != &s->live; n = next) {
@@ -1052,14 +1350,33 @@ tick_cb(uv_timer_t *t)
 			n->abort(n);
 		}
 	}
-	if (s->cfg->rate > 0) {
-		s->tokens += s->cfg->rate * RATE_TICK_MS / 1000.0;
-		double burst = fmax(1.0, fmin(RATE_MAX_BURST, s->cfg->rate / 10.0));
-		if (s->tokens > burst)
-			s->tokens = burst;
+	bool discovery_over;
+	if (s->syn_path) {
+		struct syn_stats st;
+		syn_disc_stats(s->syn, &st);
+		if (st.error != 0 && !s->stopping)
+			syn_stop(s, st.error);
+		syn_launch(s);
+		/* Finished discovery, an empty queue (read again after the pops), nothing re-queued. */
+		syn_disc_stats(s->syn, &st);
+		discovery_over = s->stopping || (st.finished && st.queued == 0 && s->pending_next >= s->npending);
+	} else {
+		launch_probes(s);
+		discovery_over = s->order_done || s->stopping;
 	}
-	launch_probes(s);
-	if ((s->order_done || s->stopping) && s->in_flight == 0 && s->live_services == 0) {
+	if (discovery_over && s->in_flight == 0 && s->live_services == 0) {
+		s->ended = true;
+		if (s->syn != NULL) {
+			/* Join the threads first: after this nothing calls uv_async_send. */
+			syn_disc_stop(s->syn);
+			syn_checkpoint(s);
+			syn_disc_stats(s->syn, &s->syn_final);
+			syn_fill_stats(s, &s->syn_final);
+			syn_disc_free(s->syn);
+			s->syn = NULL;
+		}
+		if (s->syn_async_init)
+			uv_close((uv_handle_t *)&s->syn_async, NULL);
 		uv_timer_stop(&s->tick);
 		uv_timer_stop(&s->progress_timer);
 		uv_close((uv_handle_t *)&s->tick, NULL);
@@ -1067,10 +1384,66 @@ tick_cb(uv_timer_t *t)
 	}
 }
 
+static void
+tick_cb(uv_timer_t *t)
+{
+	struct survey *s = t->data;
+	if (s->cfg->rate > 0 && !s->syn_path) {
+		s->tokens += s->cfg->rate * RATE_TICK_MS / 1000.0;
+		double burst = fmax(1.0, fmin(RATE_MAX_BURST, s->cfg->rate / 10.0));
+		if (s->tokens > burst)
+			s->tokens = burst;
+	}
+	survey_step(s);
+}
+
+static void
+syn_async_cb(uv_async_t *a)
+{
+	survey_step(a->data);
+}
+
+/* Choose the discovery path: SYN when asked or (auto) when the capability is there. */
+static int
+choose_discovery(struct survey *s)
+{
+	const struct toride_survey_config *cfg = s->cfg;
+	char err[512] = "";
+	if (cfg->fallback_note != NULL && cfg->fallback_note_len > 0)
+		cfg->fallback_note[0] = '\0';
+	if (cfg->discovery == TORIDE_DISCOVERY_CONNECT)
+		return 0;
+	if (uv_async_init(&s->loop, &s->syn_async, syn_async_cb) != 0)
+		return TORIDE_EIO;
+	s->syn_async.data = s;
+	s->syn_async_init = true;
+	int r = syn_setup(s, err, sizeof err);
+	if (r == 0) {
+		s->syn_path = true;
+		s->stats->syn = true;
+		return 0;
+	}
+	syn_disc_free(s->syn);
+	s->syn = NULL;
+	free(s->pending);
+	s->pending = NULL;
+	s->npending = s->pending_cap = 0;
+	/* Auto without the capability: connect discovery, and say why. Anything else is an error
+	 * (the reason is in fallback_note). */
+	if (cfg->fallback_note != NULL && cfg->fallback_note_len > 0)
+		snprintf(cfg->fallback_note, cfg->fallback_note_len, "%s%s", err,
+		         r == TORIDE_EUNSUPPORTED && cfg->discovery == TORIDE_DISCOVERY_AUTO ? "; using connect discovery"
+		                                                                            : "");
+	if (r == TORIDE_EUNSUPPORTED && cfg->discovery == TORIDE_DISCOVERY_AUTO)
+		return 0;
+	return r;
+}
+
 int
 toride_survey_run(const struct toride_survey_config *cfg, struct toride_survey_stats *stats)
 {
 	int r;
+	bool loop_ready = false;
 	struct survey *s = calloc(1, sizeof *s);
 	if (s == NULL)
 		return TORIDE_ENOMEM;
@@ -1090,8 +1463,13 @@ toride_survey_run(const struct toride_survey_config *cfg, struct toride_survey_s
 		r = TORIDE_EIO;
 		goto out;
 	}
+	loop_ready = true;
 	s->loop.data = s;
 	s->live.next = s->live.prev = &s->live;
+	if ((r = choose_discovery(s)) != 0)
+		goto out;
+	if (s->syn_path && (r = syn_disc_start(s->syn)) != 0)
+		goto out;
 	uv_timer_init(&s->loop, &s->tick);
 	uv_timer_init(&s->loop, &s->progress_timer);
 	s->tick.data = s;
@@ -1100,11 +1478,24 @@ toride_survey_run(const struct toride_survey_config *cfg, struct toride_survey_s
 	uv_timer_start(&s->tick, tick_cb, 0, RATE_TICK_MS);
 	uv_timer_start(&s->progress_timer, progress_cb, 1000, 1000);
 	uv_run(&s->loop, UV_RUN_DEFAULT);
+	if (!s->syn_path) {
+		stats->packets = stats->probes;
+		stats->replies = s->connect_replies;
+		stats->discovery_seconds = (s->order_done_at > 0 ? s->order_done_at : now_seconds()) - s->started;
+	}
 	report_progress(s);
-	uv_loop_close(&s->loop);
 	r = s->result;
 out:
+	syn_disc_free(s->syn);
+	if (loop_ready) {
+		if (s->syn_async_init && !s->ended) {
+			uv_close((uv_handle_t *)&s->syn_async, NULL);
+			uv_run(&s->loop, UV_RUN_DEFAULT);
+		}
+		uv_loop_close(&s->loop);
+	}
 	toride_order_free(s->order);
+	free(s->pending);
 	free(s);
 	return r;
 }

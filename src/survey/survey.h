@@ -26,7 +26,8 @@ enum toride_discovery {
 struct toride_fpdb;
 
 struct toride_survey_progress {
-	uint64_t total, done, in_flight, open, findings_fail, attempts;
+	uint64_t total, done, in_flight, open, findings_fail, attempts; /* done: pairs finished (connect
+	                                                                   path), pairs probed (SYN path) */
 	double elapsed, rate; /* pairs finished per second so far */
 	/* Discovery, for the status line (docs/survey-scale.md). */
 	bool syn;          /* SYN discovery runs (else connect discovery) */
@@ -69,7 +70,8 @@ struct toride_survey_config {
 	const char *interface;             /* SYN: capture interface (NULL: from the route) */
 	const struct toride_addr *source4, *source6; /* SYN: source addresses (NULL: from the route) */
 	uint16_t sport_base, sport_count;  /* SYN: source port range (0, 0: default) */
-	/* Filled by toride_survey_run: why auto chose connect discovery ("" if it did not). */
+	/* Filled by toride_survey_run before the first progress call: why auto chose connect discovery,
+	 * or why SYN discovery could not start (the run then fails); "" otherwise. */
 	char *fallback_note;
 	size_t fallback_note_len;
 };
@@ -78,8 +80,9 @@ struct toride_survey_stats {
 	uint64_t probes, open, skipped, attempts, findings_fail, findings_pass, findings_unknown;
 	bool interrupted;
 	bool syn;                  /* discovery ran on the SYN path */
-	uint64_t packets, replies, duplicates, kernel_drops; /* SYN path counters (survey/syn.h) */
-	double discovery_seconds;  /* SYN path: first to last probe */
+	uint64_t packets, replies, duplicates, kernel_drops; /* SYN path counters (survey/syn.h); connect
+	                                                        path: connects started, connects answered */
+	double discovery_seconds;  /* SYN path: first to last probe; connect: start to last connect */
 	uint64_t peak_in_flight;   /* most check connections open at once */
 };
 

@@ -63,6 +63,8 @@ struct syn_stats {
 	uint64_t not_ours;     /* captured TCP replies that failed the keyed check or the scope */
 	uint64_t kernel_drops; /* packets the capture ring dropped (pcap_stats ps_drop) */
 	uint64_t queued;       /* pairs waiting in the queue now */
+	uint64_t send_errors;  /* probes the kernel refused for good (e.g. EHOSTUNREACH, a firewall) */
+	int error;             /* 0, or the TORIDE_E* code that stopped discovery (TORIDE_ESCOPE) */
 	double send_seconds;   /* time from the first to the last probe */
 	bool sending_done;     /* every probe sent */
 	bool finished;         /* sending done and the cool-down over: no more hits will come */
@@ -87,6 +89,10 @@ void syn_disc_stats(struct syn_disc *d, struct syn_stats *st);
  * queue by syn_disc_pop(): a run resumed at P with the same scope, ports, seed and shard repeats no
  * discovery that was handed over. Always <= position. */
 uint64_t syn_disc_checkpoint(struct syn_disc *d);
+
+/* One line for the log: capture interface, source addresses, source ports, e.g.
+ * "capture on lo, source 127.0.0.1, source ports 61000-61255". */
+void syn_disc_describe(struct syn_disc *d, char *out, size_t outlen);
 
 /* Stop sending now (Ctrl-C); the receiver stops too. Hits already queued stay poppable. */
 void syn_disc_stop(struct syn_disc *d);
