@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <math.h>
 #include <net/if.h>
@@ -30,6 +31,7 @@
 #include "core/error.h"
 #include "core/order.h"
 #include "survey/synpkt.h"
+#include "survey/synroute.h"
 
 /* Pairs per sendmmsg batch: large enough that the syscall cost is spread over many packets, small
  * enough that a batch (x SYN_MAX_PROBES messages) stays a few hundred KiB. */
@@ -67,6 +69,13 @@
 #define SYN_PACE_SLACK 0.01
 /* Back-off when the kernel says ENOBUFS/EAGAIN: short enough to keep the link busy. */
 #define SYN_ENOBUFS_SLEEP_NS 50000L
+/* Ethernet header in front of a probe on the packet socket path. */
+#define SYN_ETH_HLEN 14
+/* Waiting for the next hop's MAC (the first probes go through the raw IP socket, which makes the
+ * kernel resolve it): look every SYN_NEIGH_POLL seconds, give up after SYN_NEIGH_WAIT (ARP/ND answer
+ * in milliseconds; a gateway silent for a second will not be faster later). */
+#define SYN_NEIGH_POLL 0.01
+#define SYN_NEIGH_WAIT 1.0
 /* Checkpoint samples (time, position): a ring covering several cool-downs. */
 #define SYN_SAMPLES 256
 /* Shortest time between two samples. */
@@ -75,6 +84,22 @@
 #define SYN_SET_INITIAL 1024
 /* First queue ring size (power of two); it doubles when full (back-pressure keeps it below the cap). */
 #define SYN_QUEUE_INITIAL 4096
+
+/* How a family's probes leave. */
+enum syn_path {
+	SYN_PATH_RAW = 0,  /* raw IP socket: the kernel routes and resolves each packet */
+	SYN_PATH_PACKET,   /* packet socket: ready Ethernet frames to the scope's single next hop */
+	SYN_PATH_PENDING,  /* packet path once the next hop's MAC is known; raw until then */
+};
+
+struct syn_family {
+	enum syn_path path;        /* written by the sender only after start */
+	struct synroute_hop hop;
+	struct sockaddr_ll ll;     /* destination of every frame (interface, EtherType, MAC) */
+	uint8_t eth[SYN_ETH_HLEN]; /* the header written in front of each probe */
+	char why[160];             /* why the raw path (for syn_disc_describe) */
+	double pend_start, pend_next;
+};
 
 struct sample {
 	double t;      /* when every probe of pairs below pos had been sent */
@@ -90,6 +115,8 @@ struct syn_disc {
 	struct synpkt_key key;
 	struct synpkt_ports sports;
 	int fd4, fd6;
+	int pkt_fd;                /* AF_PACKET socket for SYN_PATH_PACKET families, or -1 */
+	struct syn_family fam[2];  /* [0] IPv4, [1] IPv6 */
 	bool have4, have6;
 	struct toride_addr src4, src6;
 	char ifname[IF_NAMESIZE + 8];
@@ -124,7 +151,7 @@ struct syn_disc {
 	bool rx_new;
 
 	/* sender only: */
-	uint8_t (*pkts)[SYNPKT_MAX_PROBE];
+	uint8_t (*pkts)[SYN_ETH_HLEN + SYNPKT_MAX_PROBE];
 	struct sockaddr_storage *dsts;
 	struct iovec *iov;
 	struct mmsghdr *m4, *m6;
@@ -266,6 +293,59 @@ open_raw(int family, int *fd, char *err, size_t errlen)
 	return 0;
 }
 
+/* The packet socket for ready frames: protocol 0 (it never receives), and PACKET_QDISC_BYPASS
+ * (frames go straight to the driver: a scan has no use for traffic shaping, and the qdisc lock is a
+ * per-packet cost). */
+static int
+open_packet(int *fd)
+{
+	*fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (*fd < 0)
+		return TORIDE_EIO;
+	int one = 1, sz = SYN_SNDBUF;
+	(void)setsockopt(*fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one);
+	if (setsockopt(*fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz) != 0)
+		(void)setsockopt(*fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+	return 0;
+}
+
+/* The next hop's MAC is known: frames can be addressed. */
+static void
+family_ready(struct syn_family *f)
+{
+	uint16_t type = htons(f->hop.family == 4 ? ETH_P_IP : ETH_P_IPV6);
+	memset(&f->ll, 0, sizeof f->ll);
+	f->ll.sll_family = AF_PACKET;
+	f->ll.sll_protocol = type;
+	f->ll.sll_ifindex = f->hop.ifindex;
+	f->ll.sll_halen = SYNROUTE_ETH_ALEN;
+	memcpy(f->ll.sll_addr, f->hop.dst_mac, SYNROUTE_ETH_ALEN);
+	memcpy(f->eth, f->hop.dst_mac, SYNROUTE_ETH_ALEN);
+	memcpy(f->eth + SYNROUTE_ETH_ALEN, f->hop.src_mac, SYNROUTE_ETH_ALEN);
+	memcpy(f->eth + 2 * SYNROUTE_ETH_ALEN, &type, sizeof type);
+	f->path = SYN_PATH_PACKET;
+}
+
+/* Choose how a family's probes leave: ready frames on a packet socket when the whole scope has one
+ * next hop (no route lookup, no dst allocation per packet: the raw IP path spends ~10 % of the
+ * sender's CPU there), the raw IP socket otherwise. Never fails: the raw path always works. */
+static void
+plan_family(struct syn_disc *d, int family, const struct toride_addr *first)
+{
+	struct syn_family *f = &d->fam[family == 4 ? 0 : 1];
+	f->path = SYN_PATH_RAW;
+	if (synroute_plan(d->cfg.scope, family, first, &f->hop, f->why, sizeof f->why) != 0)
+		return;
+	if (d->pkt_fd < 0 && open_packet(&d->pkt_fd) != 0) {
+		snprintf(f->why, sizeof f->why, "no packet socket: %s", strerror(errno));
+		return;
+	}
+	if (f->hop.mac_known)
+		family_ready(f);
+	else
+		f->path = SYN_PATH_PENDING;
+}
+
 static int
 map_link(int dlt, enum synpkt_link *out)
 {
@@ -373,7 +453,7 @@ syn_disc_new(struct syn_disc **out, const struct syn_config *cfg, char *err, siz
 		err[0] = '\0';
 	if (d == NULL)
 		return TORIDE_ENOMEM;
-	d->fd4 = d->fd6 = -1;
+	d->fd4 = d->fd6 = d->pkt_fd = -1;
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_cond_init(&d->room, NULL);
 	d->cfg = *cfg;
@@ -458,6 +538,11 @@ syn_disc_new(struct syn_disc **out, const struct syn_config *cfg, char *err, siz
 		}
 	}
 
+	if (d->have4)
+		plan_family(d, 4, &first4);
+	if (d->have6)
+		plan_family(d, 6, &first6);
+
 	/* Capture interface: asked for, or the one holding the source address ("any" when the two
 	 * families leave through different interfaces). */
 	if (cfg->interface != NULL) {
@@ -527,6 +612,8 @@ syn_disc_free(struct syn_disc *d)
 		close(d->fd4);
 	if (d->fd6 >= 0)
 		close(d->fd6);
+	if (d->pkt_fd >= 0)
+		close(d->pkt_fd);
 	toride_order_free(d->order);
 	pthread_mutex_destroy(&d->mu);
 	pthread_cond_destroy(&d->room);
@@ -550,9 +637,35 @@ syn_disc_describe(struct syn_disc *d, char *out, size_t outlen)
 		toride_addr_format(&d->src4, a4, sizeof a4);
 	if (d->have6)
 		toride_addr_format(&d->src6, a6, sizeof a6);
-	snprintf(out, outlen, "capture on %s, source %s%s%s, source ports %u-%u, %u probe%s per pair", d->ifname, a4,
-	         d->have4 && d->have6 ? " and " : "", a6, d->sports.base,
-	         (unsigned)d->sports.base + d->sports.count - 1, d->cfg.probes, d->cfg.probes == 1 ? "" : "s");
+	char paths[2][256] = {"", ""};
+	pthread_mutex_lock(&d->mu);
+	for (int fi = 0; fi < 2; fi++) {
+		const struct syn_family *f = &d->fam[fi];
+		const char *fam = fi == 0 ? "IPv4" : "IPv6";
+		if (!(fi == 0 ? d->have4 : d->have6))
+			continue;
+		if (f->path == SYN_PATH_RAW) {
+			snprintf(paths[fi], sizeof paths[fi], "; %s probes: raw IP socket (%s)", fam, f->why);
+		} else {
+			char gw[TORIDE_ADDR_STRLEN] = "";
+			const uint8_t *m = f->hop.dst_mac;
+			toride_addr_format(&f->hop.gateway, gw, sizeof gw);
+			if (f->path == SYN_PATH_PENDING)
+				snprintf(paths[fi], sizeof paths[fi],
+				         "; %s probes: raw IP socket until the next hop %s resolves, then frames on %s", fam, gw,
+				         f->hop.ifname);
+			else
+				snprintf(paths[fi], sizeof paths[fi],
+				         "; %s probes: frames on a packet socket on %s to %02x:%02x:%02x:%02x:%02x:%02x (%s, "
+				         "the one next hop for the whole scope)",
+				         fam, f->hop.ifname, m[0], m[1], m[2], m[3], m[4], m[5], gw);
+		}
+	}
+	pthread_mutex_unlock(&d->mu);
+	snprintf(out, outlen, "capture on %s, source %s%s%s, source ports %u-%u, %u probe%s per pair%s%s", d->ifname,
+	         a4, d->have4 && d->have6 ? " and " : "", a6, d->sports.base,
+	         (unsigned)d->sports.base + d->sports.count - 1, d->cfg.probes, d->cfg.probes == 1 ? "" : "s",
+	         paths[0], paths[1]);
 }
 
 /* ------------------------------------------------------------------ checkpoint samples (under mu) */
@@ -681,6 +794,34 @@ wait_for_room(struct syn_disc *d)
 	return room;
 }
 
+/* A family waiting for its next hop's MAC has just sent probes through the raw IP socket (which
+ * makes the kernel resolve the neighbour): switch to frames once the entry holds a MAC, or stay on
+ * the raw path after SYN_NEIGH_WAIT. */
+static void
+neighbour_wait(struct syn_disc *d, int fi)
+{
+	struct syn_family *f = &d->fam[fi];
+	double now = mono_now();
+	if (f->pend_start == 0)
+		f->pend_start = f->pend_next = now;
+	if (now < f->pend_next)
+		return;
+	f->pend_next = now + SYN_NEIGH_POLL;
+	/* The sender is the only writer of path; describe reads under mu. */
+	if (synroute_neighbour(&f->hop) == 0) {
+		pthread_mutex_lock(&d->mu);
+		family_ready(f);
+		pthread_mutex_unlock(&d->mu);
+	} else if (now - f->pend_start >= SYN_NEIGH_WAIT) {
+		char gw[TORIDE_ADDR_STRLEN];
+		toride_addr_format(&f->hop.gateway, gw, sizeof gw);
+		pthread_mutex_lock(&d->mu);
+		snprintf(f->why, sizeof f->why, "the next hop %s did not resolve within %.0f s", gw, SYN_NEIGH_WAIT);
+		f->path = SYN_PATH_RAW;
+		pthread_mutex_unlock(&d->mu);
+	}
+}
+
 static void *
 sender_main(void *arg)
 {
@@ -701,6 +842,8 @@ sender_main(void *arg)
 		if (atomic_load(&d->stop))
 			break;
 		unsigned n = 0, n4 = 0, n6 = 0, limit = room < batch ? (unsigned)room : batch;
+		/* The path of each family for this whole batch (a pending one may switch after it). */
+		bool frame[2] = {d->fam[0].path == SYN_PATH_PACKET, d->fam[1].path == SYN_PATH_PACKET};
 		while (n < limit) {
 			struct toride_addr a;
 			uint16_t port;
@@ -719,23 +862,34 @@ sender_main(void *arg)
 			}
 			struct synpkt_probe p;
 			const struct toride_addr *src = a.family == 4 ? &d->src4 : &d->src6;
-			socklen_t sl;
+			int fi = a.family == 4 ? 0 : 1;
+			uint8_t *ip = d->pkts[n] + SYN_ETH_HLEN;
+			socklen_t sl = 0;
 			int len;
 			if ((a.family == 4 ? !d->have4 : !d->have6) ||
 			    synpkt_probe_init(&p, &d->key, &d->sports, src, &a, port) != 0 ||
-			    (len = synpkt_build(d->pkts[n], sizeof d->pkts[n], &p, d->ip_id++)) < 0 ||
-			    toride_addr_to_sockaddr(&a, 0, &d->dsts[n], &sl) != 0) {
+			    (len = synpkt_build(ip, SYNPKT_MAX_PROBE, &p, d->ip_id++)) < 0 ||
+			    (!frame[fi] && toride_addr_to_sockaddr(&a, 0, &d->dsts[n], &sl) != 0)) {
 				fail(d, TORIDE_EINVAL);
 				done = true;
 				n = n4 = n6 = 0;
 				break;
 			}
-			d->iov[n] = (struct iovec){.iov_base = d->pkts[n], .iov_len = (size_t)len};
+			void *name = &d->dsts[n];
+			if (frame[fi]) {
+				/* A ready frame: Ethernet header in front, addressed to the next hop. */
+				memcpy(d->pkts[n], d->fam[fi].eth, SYN_ETH_HLEN);
+				d->iov[n] = (struct iovec){.iov_base = d->pkts[n], .iov_len = (size_t)len + SYN_ETH_HLEN};
+				name = &d->fam[fi].ll;
+				sl = sizeof d->fam[fi].ll;
+			} else {
+				d->iov[n] = (struct iovec){.iov_base = ip, .iov_len = (size_t)len};
+			}
 			struct mmsghdr *m = a.family == 4 ? d->m4 : d->m6;
 			unsigned *k = a.family == 4 ? &n4 : &n6;
 			/* --probes: the same bytes several times, back to back. */
 			for (unsigned j = 0; j < probes; j++) {
-				m[*k] = (struct mmsghdr){.msg_hdr = {.msg_name = &d->dsts[n], .msg_namelen = sl,
+				m[*k] = (struct mmsghdr){.msg_hdr = {.msg_name = name, .msg_namelen = sl,
 				                                     .msg_iov = &d->iov[n], .msg_iovlen = 1}};
 				(*k)++;
 			}
@@ -756,9 +910,13 @@ sender_main(void *arg)
 			pthread_mutex_unlock(&d->mu);
 		}
 		if (n4 > 0)
-			send_all(d, d->fd4, d->m4, n4);
+			send_all(d, frame[0] ? d->pkt_fd : d->fd4, d->m4, n4);
 		if (n6 > 0)
-			send_all(d, d->fd6, d->m6, n6);
+			send_all(d, frame[1] ? d->pkt_fd : d->fd6, d->m6, n6);
+		if (n4 > 0 && d->fam[0].path == SYN_PATH_PENDING)
+			neighbour_wait(d, 0);
+		if (n6 > 0 && d->fam[1].path == SYN_PATH_PENDING)
+			neighbour_wait(d, 1);
 		if (atomic_load(&d->stop))
 			break;
 		uint64_t pos = toride_order_position(d->order);
