@@ -295,17 +295,16 @@ open_raw(int family, int *fd, char *err, size_t errlen)
 	return 0;
 }
 
-/* The packet socket for ready frames: protocol 0 (it never receives), and PACKET_QDISC_BYPASS
- * (frames go straight to the driver: a scan has no use for traffic shaping, and the qdisc lock is a
- * per-packet cost). */
+/* The packet socket for ready frames: protocol 0 (it never receives). No PACKET_QDISC_BYPASS:
+ * frames that bypass the qdisc also bypass the taps, so tcpdump on the interface would not see a
+ * single probe, and an operator (and test_survey_discovery.sh) must be able to audit what leaves. */
 static int
 open_packet(int *fd)
 {
 	*fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (*fd < 0)
 		return TORIDE_EIO;
-	int one = 1, sz = SYN_SNDBUF;
-	(void)setsockopt(*fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one);
+	int sz = SYN_SNDBUF;
 	if (setsockopt(*fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz) != 0)
 		(void)setsockopt(*fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
 	return 0;
