@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""Helpers of bench/survey-vs-peers.sh: run a tool under measurement, parse each tool's output, count
+"""Helpers of bench/survey-vs-peers.sh (and, as a module, of bench/lib/fleetbench.py): run a tool under measurement, parse each tool's output, count
 attempts in the lab daemons' logs, and print the comparison table.
 
-  peerbench.py run --ns NS --timeout S --time-file F --out O --err E --cwd D [--medusa-ports] -- CMD...
-      runs `ip netns exec NS /usr/bin/time -v -o F timeout -k 5 S CMD...`, samples the summed RSS of the
+  peerbench.py run [--ns NS] --timeout S --time-file F --out O --err E --cwd D -- CMD...
+      runs `[ip netns exec NS] /usr/bin/time -v -o F timeout -k 5 S CMD...`, samples the summed RSS of the
       tool's whole process tree every 0.1 s, prints one JSON object (wall, max RSS, tree RSS, CPU, status)
   peerbench.py logmark --out MARK FILE...        record the current size of each log file
   peerbench.py logcount --proto P --mark MARK    attempts the daemons logged since the mark
@@ -104,32 +104,109 @@ def parse_time_file(path):
     return out
 
 
-def cmd_run(a):
-    cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
-    if not cmd:
-        print("peerbench: run needs a command", file=sys.stderr)
-        return 2
-    full = ["ip", "netns", "exec", a.ns, "/usr/bin/time", "-v", "-o", a.time_file,
-            "timeout", "-k", str(KILL_GRACE_S), str(a.timeout)] + cmd
-    with open(a.out, "wb") as out, open(a.err, "wb") as err:
+def run_measured(cmd, timeout, time_file, out_path, err_path, cwd, ns=None):
+    """Run cmd under `/usr/bin/time -v` and `timeout` (inside network namespace ns when given), sample
+    the summed RSS of its process tree; return wall, max RSS, tree RSS, CPU, exit and status."""
+    full = (["ip", "netns", "exec", ns] if ns else []) + ["/usr/bin/time", "-v", "-o", time_file,
+                                                          "timeout", "-k", str(KILL_GRACE_S), str(timeout)] + cmd
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
         t0 = time.monotonic()
-        p = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=a.cwd,
+        p = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd,
                              start_new_session=True)
         peak = 0
         while p.poll() is None:
             peak = max(peak, tree_rss_kb(p.pid))
             time.sleep(TREE_SAMPLE_S)
         wall = time.monotonic() - t0
-    t = parse_time_file(a.time_file)
+    t = parse_time_file(time_file)
     status = "ok"
     if t["exit"] in (124, 137) or p.returncode in (124, 137):
         status = "timeout"
-    res = {"wall_s": t["time_wall_s"] if t["time_wall_s"] is not None else round(wall, 2),
-           "maxrss_kb": t["maxrss_kb"], "tree_rss_kb": max(peak, t["maxrss_kb"] or 0),
-           "cpu_s": t["cpu_s"], "exit": t["exit"] if t["exit"] is not None else p.returncode,
-           "status": status}
-    print(json.dumps(res))
+    return {"wall_s": t["time_wall_s"] if t["time_wall_s"] is not None else round(wall, 2),
+            "maxrss_kb": t["maxrss_kb"], "tree_rss_kb": max(peak, t["maxrss_kb"] or 0),
+            "cpu_s": t["cpu_s"], "exit": t["exit"] if t["exit"] is not None else p.returncode,
+            "status": status}
+
+
+def cmd_run(a):
+    cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
+    if not cmd:
+        print("peerbench: run needs a command", file=sys.stderr)
+        return 2
+    print(json.dumps(run_measured(cmd, a.timeout, a.time_file, a.out, a.err, a.cwd, a.ns or None)))
     return 0
+
+
+# ------------------------------------------------------------------------------------ peer commands
+
+# Modules of each peer (Debian 12 versions: hydra 9.4, medusa 2.2, ncrack 0.7). None: no module.
+PEER_MODULES = {
+    "hydra": {"telnet": ["telnet"], "ssh": ["ssh"], "http": ["http-get", "/"], "ftp": ["ftp"], "mqtt": None},
+    "medusa": {"telnet": ["-M", "telnet"], "ssh": ["-M", "ssh"], "http": ["-M", "http", "-m", "DIR:/"],
+               "ftp": ["-M", "ftp"], "mqtt": None},
+    "ncrack": {"telnet": "telnet", "ssh": "ssh", "http": "http", "ftp": "ftp", "mqtt": "mqtt"},
+}
+
+
+def peer_cannot(tool, proto):
+    """Why tool is not run on proto ("" when it is)."""
+    if PEER_MODULES.get(tool, {}).get(proto, "") is None:
+        return "%s has no %s module" % (tool, proto.upper())
+    return ""
+
+
+def write_peer_creds(pairs, d):
+    """The one credential list (user, password) in each peer's format, in directory d: creds.txt
+    (user:password, hydra -C and toride --creds), creds.medusa (:user:password, medusa -C with the host
+    left empty), ncrack.users / ncrack.passwords (--pairwise walks them in step; ncrack skips empty lines
+    of a password file, so pairs with an empty password are left out for ncrack only). Returns the
+    pairs ncrack gets."""
+    with open(os.path.join(d, "creds.txt"), "w") as f:
+        f.writelines("%s:%s\n" % p for p in pairs)
+    with open(os.path.join(d, "creds.medusa"), "w") as f:
+        f.writelines(":%s:%s\n" % p for p in pairs)
+    nc = [p for p in pairs if p[1] != ""]
+    with open(os.path.join(d, "ncrack.users"), "w") as f:
+        f.writelines("%s\n" % p[0] for p in nc)
+    with open(os.path.join(d, "ncrack.passwords"), "w") as f:
+        f.writelines("%s\n" % p[1] for p in nc)
+    return nc
+
+
+def peer_command(tool, proto, hostports, creds_dir, out_dir, per_host=4, total=64):
+    """The command line of a peer for hostports [(addr, port)], all at once, per_host connections per
+    host, total connections overall, stopping a host at its first valid pair (the settings of
+    /work/shared/reference/peer-baselines.md). Writes the host files it needs into out_dir. medusa takes
+    one port per run (-n): several ports become parallel runs under one sh. Returns argv."""
+    mod = PEER_MODULES[tool][proto]
+    ports = sorted({p for _, p in hostports})
+    if tool == "hydra":
+        hp = os.path.join(out_dir, "hostports")
+        with open(hp, "w") as f:
+            f.writelines("%s:%d\n" % h for h in hostports)
+        # hydra -T is at most 64 (its MAXTASKS); it lowers -t when hosts x -t exceeds -T.
+        return ["hydra", "-I", "-V", "-C", os.path.join(creds_dir, "creds.txt"), "-M", hp, "-t", str(per_host),
+                "-T", str(min(total, 64)), "-f", "-o", os.path.join(out_dir, "hydra.found")] + mod
+    if tool == "medusa":
+        lines = ["set -u"]
+        for port in ports:
+            hosts = os.path.join(out_dir, "hosts.%d" % port)
+            with open(hosts, "w") as f:
+                f.writelines("%s\n" % a for a, p in hostports if p == port)
+            # -T: hosts at once, -t: logins at once per host
+            lines.append("medusa %s -H '%s' -n %d -C '%s' -t %d -T %d -f >'%s' 2>&1 &" % (
+                " ".join(mod), hosts, port, os.path.join(creds_dir, "creds.medusa"), per_host,
+                max(1, total // per_host), os.path.join(out_dir, "medusa.%d.out" % port)))
+        lines.append("wait")
+        with open(os.path.join(out_dir, "medusa.sh"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return ["sh", os.path.join(out_dir, "medusa.sh")]
+    if tool == "ncrack":
+        return (["ncrack", "-v", "-d1", "-U", os.path.join(creds_dir, "ncrack.users"), "-P",
+                 os.path.join(creds_dir, "ncrack.passwords"), "--pairwise", "-f", "-g", "CL=%d" % per_host,
+                 "--connection-limit", str(total), "-oN", os.path.join(out_dir, "ncrack.txt")] +
+                ["%s://%s:%d" % (mod, a, p) for a, p in hostports])
+    raise ValueError("unknown peer %s" % tool)
 
 
 # ------------------------------------------------------------------------------------------ log counts
@@ -517,7 +594,7 @@ def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="sub", required=True)
     r = sub.add_parser("run")
-    r.add_argument("--ns", required=True)
+    r.add_argument("--ns", default="", help="network namespace (default: none)")
     r.add_argument("--timeout", type=int, required=True)
     r.add_argument("--time-file", required=True)
     r.add_argument("--out", required=True)

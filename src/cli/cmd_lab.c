@@ -45,6 +45,8 @@ lab_usage(FILE *out)
 	        "  --seed N             per-device passwords, host names, MACs (default 1)\n"
 	        "  --truth FILE         write the ground truth here (default lab-truth.json)\n"
 	        "  --ready-file FILE    create FILE when every device listens (for scripts)\n"
+	        "  --stats-file FILE    keep the counters (sessions, login attempts) here as JSON, updated\n"
+	        "                       within 0.1 s of a change (for benchmarks)\n"
 	        "  --port-offset N      add N to ports below 1024 (default: 10000 unless run as root)\n"
 	        "  --max-sessions N     simultaneous client sessions (default %d)\n"
 	        "  --idle-timeout MS    hang up idle clients (default %d)\n"
@@ -81,7 +83,7 @@ int
 cmd_lab(int argc, char **argv)
 {
 	enum { O_DEVICES = 256, O_NET, O_MIX, O_SEED, O_TRUTH, O_READY, O_OFFSET, O_MAXS, O_IDLE, O_PROFILES, O_HOSTKEYS,
-	       O_NOSSH, O_LIST, O_NODELAYS };
+	       O_NOSSH, O_LIST, O_NODELAYS, O_STATS };
 	static const struct option opts[] = {
 		{"devices", required_argument, NULL, O_DEVICES}, {"net", required_argument, NULL, O_NET},
 		{"mix", required_argument, NULL, O_MIX},         {"seed", required_argument, NULL, O_SEED},
@@ -89,12 +91,13 @@ cmd_lab(int argc, char **argv)
 		{"port-offset", required_argument, NULL, O_OFFSET}, {"max-sessions", required_argument, NULL, O_MAXS},
 		{"idle-timeout", required_argument, NULL, O_IDLE}, {"profiles", required_argument, NULL, O_PROFILES},
 		{"hostkeys", required_argument, NULL, O_HOSTKEYS}, {"no-ssh", no_argument, NULL, O_NOSSH},
-		{"list-profiles", no_argument, NULL, O_LIST},    {"no-delays", no_argument, NULL, O_NODELAYS},    {"help", no_argument, NULL, 'h'},
+		{"list-profiles", no_argument, NULL, O_LIST},    {"no-delays", no_argument, NULL, O_NODELAYS},
+		{"stats-file", required_argument, NULL, O_STATS},    {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	unsigned long devices = 50, seed = 1, offset = geteuid() == 0 ? 0 : 10000, maxs = EMU_FLEET_MAX_SESSIONS_DEFAULT,
 	              idle = EMU_FLEET_IDLE_TIMEOUT_MS_DEFAULT;
-	const char *net = "127.16.0.0/16", *mix = "all", *truth = "lab-truth.json", *ready = NULL, *pdir = NULL,
+	const char *net = "127.16.0.0/16", *mix = "all", *truth = "lab-truth.json", *ready = NULL, *pdir = NULL, *stats = NULL,
 	           *hostkeys = "lab-hostkeys";
 	bool no_ssh = false, list = false, no_delays = false;
 	int c;
@@ -107,6 +110,7 @@ cmd_lab(int argc, char **argv)
 		case O_SEED: if (lab_uint(optarg, ~0ul, &seed, "--seed")) return TORIDE_EXIT_USAGE; break;
 		case O_TRUTH: truth = optarg; break;
 		case O_READY: ready = optarg; break;
+		case O_STATS: stats = optarg; break;
 		case O_OFFSET: if (lab_uint(optarg, 64000, &offset, "--port-offset")) return TORIDE_EXIT_USAGE; break;
 		case O_MAXS: if (lab_uint(optarg, 1000000, &maxs, "--max-sessions") || maxs == 0) return TORIDE_EXIT_USAGE; break;
 		case O_IDLE: if (lab_uint(optarg, 3600000, &idle, "--idle-timeout") || idle == 0) return TORIDE_EXIT_USAGE; break;
@@ -156,6 +160,7 @@ cmd_lab(int argc, char **argv)
 		.idle_timeout_ms = (unsigned)idle,
 		.truth_path = truth,
 		.ready_path = ready,
+		.stats_path = stats,
 		.hostkey_dir = no_ssh ? NULL : hostkeys,
 		.no_delays = no_delays,
 		.stop_flag = &lab_stop,
@@ -178,7 +183,8 @@ cmd_lab(int argc, char **argv)
 		fprintf(stderr, "toride lab: %s\n", err[0] ? err : toride_strerror(r));
 		return TORIDE_EXIT_ERROR;
 	}
-	fprintf(stderr, "toride lab: stopped: %llu sessions served, %llu refused over the cap\n",
-	        (unsigned long long)st.sessions, (unsigned long long)st.refused);
+	fprintf(stderr, "toride lab: stopped: %llu sessions served, %llu refused over the cap, %llu login attempts (%llu accepted)\n",
+	        (unsigned long long)st.sessions, (unsigned long long)st.refused, (unsigned long long)st.logins,
+	        (unsigned long long)st.logins_ok);
 	return TORIDE_EXIT_OK;
 }

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "core/log.h"
 #include "core/order.h"
 #include "core/scope.h"
+#include "emu/serve.h"
 #include "store/store.h"
 #include "survey/creds.h"
 #include "survey/fingerprint.h"
@@ -154,6 +156,22 @@ parse_ports(const char *s, uint16_t *ports, size_t *n)
 #define SURVEY_LOG_PROGRESS_S 5.0
 /* The engine's timer fires about once a second; a line due at 5 s that comes at 4.99 s is due. */
 #define SURVEY_PROGRESS_SLACK_S 0.25
+
+/* Descriptors kept for everything but check connections: the database and its WAL, the output,
+ * the raw sockets and capture of SYN discovery, libuv's own, SSH's extra pipes. */
+#define SURVEY_FD_RESERVE 64
+
+/* Raise the soft descriptor limit to the hard one; return how many check connections fit. */
+static unsigned long long
+survey_fd_room(void)
+{
+	struct rlimit rl;
+	emu_raise_fd_limit();
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return ULLONG_MAX;
+	return rl.rlim_cur > 2 * SURVEY_FD_RESERVE ? (unsigned long long)rl.rlim_cur - SURVEY_FD_RESERVE
+	                                           : (unsigned long long)rl.rlim_cur / 2;
+}
 
 struct progress_state {
 	bool enabled;
@@ -556,6 +574,16 @@ cmd_survey(int argc, char **argv)
 	toride_sink_emit(sink, ev);
 	json_decref(ev);
 
+	/* Every check connection is a descriptor: above the process's limit, connects fail with EMFILE.
+	 * Take the hard limit, and keep --max-concurrency below it (the survey id keeps the asked
+	 * value, so a resumed run on another machine is the same survey). */
+	unsigned long long fd_room = survey_fd_room();
+	if (maxc > fd_room) {
+		fprintf(stderr, "toride survey: --max-concurrency %llu is more than this process may open "
+		        "(file descriptor limit); using %llu\n", maxc, fd_room);
+		maxc = fd_room;
+	}
+
 	struct progress_state ps = {.enabled = !quiet, .tty = isatty(STDERR_FILENO)};
 	struct progress_wrap pw = {.ps = &ps, .note = fallback_note};
 	struct toride_survey_config cfg = {
@@ -622,6 +650,7 @@ cmd_survey(int argc, char **argv)
 		json_object_set_new(counts, "kernel_drops", json_integer((json_int_t)st.kernel_drops));
 		json_object_set_new(counts, "discovery_seconds", json_real(st.discovery_seconds));
 		json_object_set_new(counts, "peak_in_flight", json_integer((json_int_t)st.peak_in_flight));
+		json_object_set_new(counts, "local_failures", json_integer((json_int_t)st.local_failures));
 	}
 	json_object_set_new(ev, "counts", counts);
 	toride_sink_emit(sink, ev);
@@ -645,6 +674,10 @@ cmd_survey(int argc, char **argv)
 		        (unsigned long long)st.open, (unsigned long long)st.attempts, (unsigned long long)st.findings_fail,
 		        st.interrupted ? " (interrupted: run the same command again to resume)" : "");
 	}
+	if (st.local_failures > 0)
+		fprintf(stderr, "toride survey: %llu connects failed on this machine (out of file descriptors or "
+		        "local ports); those pairs were not probed%s\n", (unsigned long long)st.local_failures,
+		        db != NULL ? ": run the same command again to do them" : "");
 	rc = st.findings_fail > 0 ? TORIDE_EXIT_FINDINGS : TORIDE_EXIT_OK;
 	if (st.interrupted)
 		rc = TORIDE_EXIT_ERROR;

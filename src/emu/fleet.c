@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -45,6 +46,11 @@ struct fleet {
 	size_t nlisteners;
 	struct emu_serve *serve;
 	struct emu_ssh *ssh;
+	/* Counted by the observer every device carries; SSH sessions call it from their own threads. */
+	_Atomic uint64_t logins, logins_ok;
+	uint64_t stats_shown[4]; /* what the stats file holds now, to rewrite it only on a change */
+	bool stats_valid;
+	struct emu_ssh_stats ssh_last; /* SSH counters as last read: they outlive emu_ssh_stop */
 };
 
 static void
@@ -132,6 +138,63 @@ fleet_close(void *arg, void *sess, enum emu_end why)
 	(void)arg;
 	(void)sess;
 	(void)why;
+}
+
+/* Every login attempt of every service of every device passes here (emu_device_check_login). */
+static void
+fleet_login(void *arg, const char *user, const char *pass, bool ok)
+{
+	struct fleet *f = arg;
+	(void)user;
+	(void)pass;
+	atomic_fetch_add_explicit(&f->logins, 1, memory_order_relaxed);
+	if (ok)
+		atomic_fetch_add_explicit(&f->logins_ok, 1, memory_order_relaxed);
+}
+
+static const struct emu_observer fleet_observer = {.login = fleet_login};
+
+/* The counters now: sessions and refusals of the event loop and of SSH, logins of both. */
+static void
+fleet_counters(struct fleet *f, uint64_t v[4])
+{
+	struct emu_serve_stats ss = {0};
+	if (f->serve != NULL)
+		emu_serve_stats(f->serve, &ss);
+	if (f->ssh != NULL)
+		emu_ssh_stats(f->ssh, &f->ssh_last);
+	v[0] = ss.sessions + f->ssh_last.sessions;
+	v[1] = ss.refused + f->ssh_last.refused;
+	v[2] = atomic_load_explicit(&f->logins, memory_order_relaxed);
+	v[3] = atomic_load_explicit(&f->logins_ok, memory_order_relaxed);
+}
+
+/* Rewrite cfg->stats_path when a counter moved (temporary file + rename: readers see whole files).
+ * Best effort: a full disk must not stop the fleet, so errors are logged once per failure. */
+static void
+write_stats(struct fleet *f, const uint64_t v[4])
+{
+	const char *path = f->cfg->stats_path;
+	if (path == NULL || (f->stats_valid && memcmp(v, f->stats_shown, sizeof f->stats_shown) == 0))
+		return;
+	char tmp[4096];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+		return;
+	FILE *fp = fopen(tmp, "w");
+	if (fp == NULL) {
+		flog(f, "%s: %s", tmp, strerror(errno));
+		return;
+	}
+	fprintf(fp,
+	        "{\"listeners\": %llu, \"sessions\": %llu, \"refused\": %llu, \"logins\": %llu, \"logins_ok\": %llu}\n",
+	        (unsigned long long)f->nlisteners, (unsigned long long)v[0], (unsigned long long)v[1],
+	        (unsigned long long)v[2], (unsigned long long)v[3]);
+	if (fclose(fp) != 0 || rename(tmp, path) != 0) {
+		flog(f, "%s: %s", path, strerror(errno));
+		return;
+	}
+	memcpy(f->stats_shown, v, sizeof f->stats_shown);
+	f->stats_valid = true;
 }
 
 /* ------------------------------------------------------------------ building the fleet */
@@ -276,6 +339,11 @@ static void
 stop_check(uv_timer_t *t)
 {
 	struct fleet *f = t->data;
+	if (f->cfg->stats_path != NULL) {
+		uint64_t v[4];
+		fleet_counters(f, v);
+		write_stats(f, v);
+	}
 	if (f->cfg->stop_flag != NULL && *f->cfg->stop_flag)
 		uv_stop(&f->loop);
 }
@@ -364,6 +432,8 @@ emu_fleet_run(const struct emu_fleet_config *cfg, struct emu_fleet_stats *stats,
 			snprintf(err, errlen, "device %u: %s", i, toride_strerror(r));
 			goto out_loop;
 		}
+		d->obs = &fleet_observer;
+		d->obs_arg = f;
 		for (size_t k = 0; k < p->nservices; k++) {
 			const struct emu_service *s = &p->services[k];
 			uint16_t port = s->port;
@@ -407,6 +477,11 @@ emu_fleet_run(const struct emu_fleet_config *cfg, struct emu_fleet_stats *stats,
 	}
 	if ((r = write_truth(f, err, errlen)) != 0)
 		goto out_loop;
+	if (cfg->stats_path != NULL) {
+		uint64_t v[4];
+		fleet_counters(f, v);
+		write_stats(f, v);
+	}
 	flog(f, "%u devices, %llu listeners on %s", f->ndevices, (unsigned long long)stats->listeners, cfg->net);
 	if (cfg->ready_path != NULL) {
 		FILE *rf = fopen(cfg->ready_path, "w");
@@ -418,8 +493,14 @@ emu_fleet_run(const struct emu_fleet_config *cfg, struct emu_fleet_stats *stats,
 	uv_timer_start(&f->stop_timer, stop_check, 100, 100);
 	uv_run(&f->loop, UV_RUN_DEFAULT);
 out_loop:
-	if (f->ssh != NULL)
+	if (f->ssh != NULL) {
+		/* Its counters go with it: take the final ones first. */
+		uint64_t v[4];
+		fleet_counters(f, v);
+		write_stats(f, v);
 		emu_ssh_stop(f->ssh);
+		f->ssh = NULL;
+	}
 	emu_serve_shutdown(f->serve);
 	uv_walk(&f->loop, close_any, NULL);
 	uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -430,6 +511,13 @@ out_loop:
 		stats->refused += ss.refused;
 		stats->bytes_in += ss.bytes_in;
 		stats->bytes_out += ss.bytes_out;
+	}
+	stats->logins = atomic_load(&f->logins);
+	stats->logins_ok = atomic_load(&f->logins_ok);
+	if (f->serve != NULL) {
+		uint64_t v[4];
+		fleet_counters(f, v);
+		write_stats(f, v);
 	}
 	emu_serve_free(f->serve);
 	uv_loop_close(&f->loop);

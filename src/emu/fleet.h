@@ -37,6 +37,7 @@ struct emu_fleet_config {
 	const char *ready_path;   /* touched when every listener is up, NULL = none */
 	const char *hostkey_dir;  /* SSH host keys (generated if missing) */
 	bool no_delays;           /* ignore the devices' fail delays (fast tests) */
+	const char *stats_path;   /* counters as JSON, rewritten within 0.1 s of a change, NULL = none */
 	volatile int *stop_flag;
 	void (*log)(const char *line, void *arg);
 	void *log_arg;
@@ -44,10 +45,15 @@ struct emu_fleet_config {
 
 struct emu_fleet_stats {
 	uint64_t listeners, sessions, refused, bytes_in, bytes_out;
+	/* Login attempts the devices judged (every protocol, SSH included) and how many logged in:
+	 * the server-side count a benchmark compares tools by, whatever each tool says it did. */
+	uint64_t logins, logins_ok;
 };
 
 /* Build the fleet, write the truth, serve until *stop_flag. Returns 0 or a TORIDE_E* code with a
- * message in err. */
+ * message in err. With cfg->stats_path the counters (listeners, sessions, refused, logins,
+ * logins_ok) are written there as one JSON object (temporary file + rename, so a reader never sees
+ * half of it) before "ready", within 0.1 s of any change while serving, and once more at the end. */
 int emu_fleet_run(const struct emu_fleet_config *cfg, struct emu_fleet_stats *stats, char *err, size_t errlen);
 
 #endif

@@ -551,8 +551,12 @@ conv_connect(struct conv *c)
 	c->live.abort = conv_abort;
 	live_add(s, &c->live);
 	uv_tcp_nodelay(&c->tcp, 1);
-	if (uv_tcp_connect(&c->connect_req, &c->tcp, (struct sockaddr *)&ss, connect_cb) != 0) {
-		c->connect_status = UV_ECONNREFUSED;
+	int cr = uv_tcp_connect(&c->connect_req, &c->tcp, (struct sockaddr *)&ss, connect_cb);
+	if (cr != 0) {
+		/* Failed before a packet left (no descriptor, no local port, no memory): the target said
+		 * nothing, so this must never read as "closed" (conv_free_cb). */
+		c->connect_status = cr;
+		c->local_failure = true;
 		conv_close(c);
 		return 0;
 	}
@@ -603,7 +607,15 @@ conv_free_cb(uv_handle_t *handle)
 				c = again;
 			}
 		}
-		probe_finished(s, NULL, &c->target, c->port, timeout ? "timeout" : "closed");
+		if (c->local_failure) {
+			/* Not probed at all: leave the pair undone, and end the run as interrupted so the
+			 * operator resumes it (with --db) instead of trusting a silent gap. */
+			s->stats->interrupted = true;
+			s->stats->local_failures++;
+			probe_finished(s, NULL, &c->target, c->port, "interrupted");
+		} else {
+			probe_finished(s, NULL, &c->target, c->port, timeout ? "timeout" : "closed");
+		}
 		toride_buf_free(&c->transcript);
 		free(c);
 		return;

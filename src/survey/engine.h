@@ -82,6 +82,7 @@ struct conv {
 	void *mod;                 /* module state */
 	bool is_login;             /* counts as a login conversation of its host */
 	bool connected, closing, timed_out, eof, transcript_full;
+	bool local_failure;        /* the connect failed on our side (EMFILE, no port): not probed */
 	char last_dir;
 	int open_handles;
 	int connect_status;

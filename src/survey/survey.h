@@ -84,6 +84,8 @@ struct toride_survey_stats {
 	                                                        path: connects started, connects answered */
 	double discovery_seconds;  /* SYN path: first to last probe; connect: start to last connect */
 	uint64_t peak_in_flight;   /* most check connections open at once */
+	uint64_t local_failures;   /* connects that failed on our side (out of descriptors or local
+	                              ports): those pairs stay undone and the run counts as interrupted */
 };
 
 /* Run a survey to completion (or until *stop_flag). Returns 0 or a negative TORIDE_E* code. */
