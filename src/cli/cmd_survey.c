@@ -298,6 +298,7 @@ cmd_survey(int argc, char **argv)
 	bool have_src4 = false, have_src6 = false;
 	unsigned long long sport_lo = 0, sport_hi = 0;
 	char fallback_note[512] = "";
+	char send_note[1024] = "";
 	int verbose = 0;
 	struct toride_scope *scope = NULL;
 	struct toride_creds creds;
@@ -621,6 +622,8 @@ cmd_survey(int argc, char **argv)
 		.sport_count = (uint16_t)(sport_lo ? sport_hi - sport_lo + 1 : 0),
 		.fallback_note = fallback_note,
 		.fallback_note_len = sizeof fallback_note,
+		.send_note = send_note,
+		.send_note_len = sizeof send_note,
 	};
 	struct toride_survey_stats st;
 	signal(SIGINT, on_sigint);
@@ -661,6 +664,8 @@ cmd_survey(int argc, char **argv)
 		        store ? toride_store_errmsg(store) : "");
 		goto out;
 	}
+	if (!quiet && send_note[0] != '\0')
+		fprintf(stderr, "toride survey: SYN discovery: %s\n", send_note);
 	if (!quiet) {
 		char synpart[160] = "";
 		if (st.syn)

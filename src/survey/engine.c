@@ -1384,6 +1384,8 @@ survey_step(struct survey *s)
 			syn_checkpoint(s);
 			syn_disc_stats(s->syn, &s->syn_final);
 			syn_fill_stats(s, &s->syn_final);
+			if (s->cfg->send_note != NULL && s->cfg->send_note_len > 0)
+				syn_disc_describe(s->syn, s->cfg->send_note, s->cfg->send_note_len);
 			syn_disc_free(s->syn);
 			s->syn = NULL;
 		}

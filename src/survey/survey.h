@@ -74,6 +74,10 @@ struct toride_survey_config {
 	 * or why SYN discovery could not start (the run then fails); "" otherwise. */
 	char *fallback_note;
 	size_t fallback_note_len;
+	/* Filled at the end of a SYN-path run: how probes left (syn_disc_describe: interface, source
+	 * addresses and ports, frames or raw IP per family and why). */
+	char *send_note;
+	size_t send_note_len;
 };
 
 struct toride_survey_stats {
