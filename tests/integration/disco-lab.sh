@@ -21,6 +21,8 @@
 # namespace's only routes are the link and the two target blocks via the target namespace; there is no
 # default route, so a target outside the lab gets "Network unreachable" and never leaves.
 set -euo pipefail
+# shellcheck source=tests/integration/netns-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/netns-lib.sh"
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DL=$HERE/disco/discolab.py
@@ -56,30 +58,9 @@ need_root() {
 	command -v ip >/dev/null || die "needs iproute2 (ip)"
 }
 
-ns_exists() {
-	ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$1"
-}
-
 cmd_down() {
 	need_root
-	local ns pids
-	for ns in "$TGT_NS" "$SCAN_NS"; do
-		ns_exists "$ns" || continue
-		# Every process of the lab runs in one of its namespaces: `ip netns pids` names exactly those.
-		pids=$(ip netns pids "$ns" 2>/dev/null || true)
-		if [ -n "$pids" ]; then
-			# shellcheck disable=SC2086
-			kill -TERM $pids 2>/dev/null || true
-			for _ in 1 2 3 4 5 6 7 8 9 10; do
-				pids=$(ip netns pids "$ns" 2>/dev/null || true)
-				[ -z "$pids" ] && break
-				sleep 0.2
-			done
-			# shellcheck disable=SC2086
-			[ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
-		fi
-		ip netns delete "$ns" 2>/dev/null || true
-	done
+	ns_teardown "$TGT_NS" "$SCAN_NS"
 	rm -f "$RUN_DIR/up"
 }
 

@@ -17,6 +17,8 @@
 # the host's own namespace; the scanner namespace has no default route, so a mistyped target cannot leave
 # the lab. See docs/lab.md.
 set -euo pipefail
+# shellcheck source=tests/integration/netns-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/netns-lib.sh"
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MANIFEST=${TORIDE_LAB_MANIFEST:-$LAB_DIR/lab-manifest.tsv}
@@ -53,10 +55,6 @@ die() {
 need_root() {
 	[ "$(id -u)" = 0 ] || die "needs root (network namespaces, mounts)"
 	command -v ip >/dev/null || die "needs iproute2 (ip)"
-}
-
-ns_exists() {
-	ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$1"
 }
 
 # Manifest rows without comments and header: addr port proto daemon user kind expected in_scope password
@@ -110,27 +108,7 @@ EOF
 
 cmd_down() {
 	need_root
-	local ns pids
-	for ns in "$DEV_NS" "$SCAN_NS"; do
-		ns_exists "$ns" || continue
-		# Every process of the lab lives in one of its namespaces: `ip netns pids` names exactly those.
-		pids=$(ip netns pids "$ns" 2>/dev/null || true)
-		if [ -n "$pids" ]; then
-			# shellcheck disable=SC2086
-			kill -TERM $pids 2>/dev/null || true
-			for _ in 1 2 3 4 5 6 7 8 9 10; do
-				pids=$(ip netns pids "$ns" 2>/dev/null || true)
-				[ -z "$pids" ] && break
-				sleep 0.2
-			done
-			if [ -n "$pids" ]; then
-				# shellcheck disable=SC2086
-				kill -KILL $pids 2>/dev/null || true
-				sleep 0.2
-			fi
-		fi
-		ip netns delete "$ns" 2>/dev/null || true
-	done
+	ns_teardown "$DEV_NS" "$SCAN_NS"
 	# The pid files are a record for humans; the processes were all found through their namespace above
 	# (killing a recorded pid blindly could hit an unrelated process that reused the number).
 	rm -f "$RUN_DIR"/pids/*.pid 2>/dev/null || true
