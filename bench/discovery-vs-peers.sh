@@ -21,6 +21,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
+# shellcheck source=bench/lib/common.sh
+. "$HERE/lib/common.sh"
 LAB=$SRC/tests/integration/disco-lab.sh
 DB=$HERE/lib/discobench.py
 PY=/usr/bin/python3
@@ -69,25 +71,14 @@ for t in zmap masscan nmap; do
 	fi
 done
 
-TORIDE_BIN=${TORIDE_BIN:-$SRC/build/toride}
-if [ ! -x "$TORIDE_BIN" ]; then
-	echo "bench: no toride at $TORIDE_BIN: building into $SRC/build-bench"
-	cmake -S "$SRC" -B "$SRC/build-bench" >/dev/null
-	make -C "$SRC/build-bench" -j"$(nproc)" toride >/dev/null
-	TORIDE_BIN=$SRC/build-bench/toride
-fi
-TORIDE_BIN=$(cd "$(dirname "$TORIDE_BIN")" && pwd)/$(basename "$TORIDE_BIN")
+bench_toride_bin
 
 WORK=$(mktemp -d /tmp/toride-discobench.XXXXXX)
 KEEPALIVE_PID=
 cleanup() {
 	[ -n "$KEEPALIVE_PID" ] && kill "$KEEPALIVE_PID" 2>/dev/null
 	bash "$LAB" down "$PREFIX" >/dev/null 2>&1 || true
-	if [ "${BENCH_KEEP:-0}" = 1 ]; then
-		echo "bench: raw outputs kept in $WORK"
-	else
-		rm -rf "$WORK"
-	fi
+	bench_work_done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -28,6 +28,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
+# shellcheck source=bench/lib/common.sh
+. "$HERE/lib/common.sh"
 PY=/usr/bin/python3
 ARGS=("$@")
 
@@ -53,35 +55,16 @@ for t in hydra medusa ncrack; do
 	command -v "$t" >/dev/null || { echo "bench: $t missing (scripts/deps.sh bench installs it)" >&2; exit 1; }
 done
 
-TORIDE_BIN=${TORIDE_BIN:-$SRC/build/toride}
-if [ ! -x "$TORIDE_BIN" ]; then
-	echo "bench: no toride at $TORIDE_BIN: building into $SRC/build-bench"
-	cmake -S "$SRC" -B "$SRC/build-bench" >/dev/null
-	make -C "$SRC/build-bench" -j"$(nproc)" toride >/dev/null
-	TORIDE_BIN=$SRC/build-bench/toride
-fi
+bench_toride_bin
 
 # Peers open one socket per connection and the fleet one per listener (thousands): raise the limit.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 WORK=$(mktemp -d /tmp/toride-fleetbench.XXXXXX)
-NCRACK_STATE=${HOME:-/root}/.ncrack
-ncrack_before=$(ls "$NCRACK_STATE" 2>/dev/null || true)
+bench_ncrack_mark
 cleanup() {
-	# ncrack saves a restore file in ~/.ncrack whenever it is stopped; remove only the ones made here.
-	if [ -d "$NCRACK_STATE" ]; then
-		local f
-		for f in "$NCRACK_STATE"/*; do
-			[ -e "$f" ] || continue
-			grep -qxF "${f##*/}" <<<"$ncrack_before" || rm -f "$f"
-		done
-		rmdir "$NCRACK_STATE" 2>/dev/null || true
-	fi
-	if [ "${BENCH_KEEP:-0}" = 1 ]; then
-		echo "bench: raw outputs kept in $WORK"
-	else
-		rm -rf "$WORK"
-	fi
+	bench_ncrack_clean
+	bench_work_done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

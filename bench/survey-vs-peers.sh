@@ -22,6 +22,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
+# shellcheck source=bench/lib/common.sh
+. "$HERE/lib/common.sh"
 LAB=$SRC/tests/integration/lab.sh
 PB=$HERE/lib/peerbench.py
 PY=/usr/bin/python3
@@ -63,37 +65,18 @@ fi
 
 bash "$SRC/scripts/deps.sh" bench
 
-TORIDE_BIN=${TORIDE_BIN:-$SRC/build/toride}
-if [ ! -x "$TORIDE_BIN" ]; then
-	echo "bench: no toride at $TORIDE_BIN: building into $SRC/build-bench"
-	cmake -S "$SRC" -B "$SRC/build-bench" >/dev/null
-	make -C "$SRC/build-bench" -j"$(nproc)" toride >/dev/null
-	TORIDE_BIN=$SRC/build-bench/toride
-fi
+bench_toride_bin
 
 export TORIDE_LAB_PREFIX=${TORIDE_LAB_PREFIX:-tbench}
 eval "$(bash "$LAB" env)"
 WORK=$(mktemp -d /tmp/toride-bench.XXXXXX)
-NCRACK_STATE=/root/.ncrack
-ncrack_before=$(ls "$NCRACK_STATE" 2>/dev/null || true)
+bench_ncrack_mark
 
 cleanup() {
 	capture_stop
 	bash "$LAB" down >/dev/null 2>&1 || true
-	# ncrack saves a restore file in ~/.ncrack whenever it is stopped; remove only the ones made here.
-	if [ -d "$NCRACK_STATE" ]; then
-		local f
-		for f in "$NCRACK_STATE"/*; do
-			[ -e "$f" ] || continue
-			grep -qxF "${f##*/}" <<<"$ncrack_before" || rm -f "$f"
-		done
-		rmdir "$NCRACK_STATE" 2>/dev/null || true
-	fi
-	if [ "${BENCH_KEEP:-0}" = 1 ]; then
-		echo "bench: raw outputs kept in $WORK"
-	else
-		rm -rf "$WORK"
-	fi
+	bench_ncrack_clean
+	bench_work_done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the namespace labs (lab.sh, disco-lab.sh): source it, do not run it.
 
 # ns_exists NAME: true if the network namespace exists.
