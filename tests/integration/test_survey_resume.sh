@@ -214,16 +214,31 @@ PY
 
 status=0
 disco_help=$("$bin" survey --help 2>&1)
+# The rounds run at the same time (each one's surveys mostly wait on the devices' login delays):
+# ~45 s instead of ~85 s. Each writes its own output, shown in order afterwards.
+run_round() {
+	local tag=$1
+	(status=0; round "$@"; exit "$status") >"$work/round-$tag.out" 2>&1 &
+	round_pids+=("$!")
+	round_tags+=("$tag")
+}
+round_pids=()
+round_tags=()
 if grep -q -- '--discovery' <<<"$disco_help"; then
-	round connect --discovery connect
+	run_round connect --discovery connect
 	if [ "$(id -u)" -eq 0 ]; then
-		round syn --discovery syn
+		run_round syn --discovery syn
 	else
 		echo "SKIP the SYN round: needs root (raw sockets)"
 	fi
 else
-	round connect
+	run_round connect
 fi
+pids+=("${round_pids[@]}")
+for i in "${!round_pids[@]}"; do
+	wait "${round_pids[$i]}" || status=1
+	cat "$work/round-${round_tags[$i]}.out"
+done
 
 # The status line (non-tty: one line every 5 s) is in the logs.
 grep -Eq '^[0-9]+:[0-9]{2} [0-9]+%.*; sent [0-9,]+ [0-9.]+ K?M?(p|conn)/s; replies [0-9,]+ \(hits [0-9.]+%\); checks [0-9,]+ in flight, [0-9,]+ queued; findings [0-9,]+$' \
