@@ -27,15 +27,16 @@ demo: build
 	bash scripts/demo.sh $(BUILD)/toride
 
 # All tests: unit, fuzz-corpus replay, and the network-namespace integration tests.
+# -j: unit tests and corpus replays run side by side; the netns tests are RUN_SERIAL and run alone.
 test: build
-	cd $(BUILD) && ctest --output-on-failure $(CTEST_ARGS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 # The same tests on an AddressSanitizer + UndefinedBehaviorSanitizer build.
 sanitize: deps
 	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DTORIDE_WERROR=ON -DTORIDE_SANITIZE=ON
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		ctest --output-on-failure $(CTEST_ARGS)
+		ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 # Every libFuzzer target for FUZZ_SECONDS seconds from its seed corpus (clang).
 fuzz-smoke: deps
