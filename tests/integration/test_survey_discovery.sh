@@ -136,11 +136,10 @@ SYN_ARGS=(--discovery syn --probes 2 --cooldown 2 --rate "$RATE")
 survey syn4 4 2 "${SYN_ARGS[@]}"
 survey syn6 6 2 "${SYN_ARGS[@]}"
 
-# 2. connect discovery
-survey connect4 4 1 --discovery connect "${CONNECT_ARGS[@]}"
+# 2. connect discovery (IPv6 here; IPv4 is the fallback run of step 3, with the same checks)
 survey connect6 6 1 --discovery connect "${CONNECT_ARGS[@]}"
 
-# 3. auto without CAP_NET_RAW (IPv4: the fallback is the connect path checked above on both families)
+# 3. auto without CAP_NET_RAW: falls back to the connect path, IPv4
 echo "--- auto as nobody"
 capture_start "$W/auto4.pcap"
 ip netns exec "$DL_SCAN_NS" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
