@@ -6,8 +6,8 @@
 # outside the scope minus exclusions (zero to the sentinels):
 #   1. SYN discovery, --discover-only --probes 2 --cooldown 2: IPv4 (10.95.0.0/18 minus 10.95.40.0/24)
 #      and IPv6 (fd95::/112 minus fd95::c800/120), one run each
-#   2. connect discovery (--discovery connect), both families
-#   3. --discovery auto as nobody without CAP_NET_RAW: stderr says it fell back; results still right
+#   2. connect discovery (--discovery connect), IPv6 (IPv4 is the connect path of step 3)
+#   3. --discovery auto as nobody without CAP_NET_RAW, IPv4: stderr says it fell back; results still right
 #   4. shards: --shard 1/2 and 2/2 together are the full result, and disjoint
 #   5. the full pipeline: SYN discovery then checks against a `toride lab` fleet in the target
 #      namespace: findings equal the fleet's truth (fleet_compare.py)
