@@ -5,6 +5,8 @@
 # survey.jsonl, lab.log. The survey uses Mirai's table explicitly (--creds, --no-vendor-creds) so
 # that the expected findings follow from the truth alone (tests/integration/fleet_compare.py).
 set -euo pipefail
+# shellcheck source=tests/integration/wait-ready.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/integration/wait-ready.sh"
 bin=$1 work=$2 devices=$3
 shift 3
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,12 +17,7 @@ rm -f "$work/ready" "$work/survey.db" "$work/survey.db-wal" "$work/survey.db-shm
 	--hostkeys "$work/hostkeys" "$@" >"$work/lab.log" 2>&1 &
 lab=$!
 trap 'kill $lab 2>/dev/null; wait $lab 2>/dev/null || true' EXIT
-for _ in $(seq 600); do
-	[ -e "$work/ready" ] && break
-	kill -0 $lab 2>/dev/null || { cat "$work/lab.log" >&2; exit 3; }
-	sleep 0.1
-done
-[ -e "$work/ready" ] || { echo "fleet-survey: the lab did not come up" >&2; cat "$work/lab.log" >&2; exit 3; }
+wait_ready "$work/ready" "$lab" || { echo "fleet-survey: the lab did not come up" >&2; cat "$work/lab.log" >&2; exit 3; }
 "$py" - "$work" <<'PY'
 import json, sys
 w = sys.argv[1]

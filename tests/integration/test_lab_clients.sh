@@ -5,6 +5,8 @@
 # picked from the lab's ground truth by policy and protocol (lab_clients/pick.py). Every check
 # prints ok/FAIL; exit 1 on any FAIL. The lab is always stopped.
 set -u
+# shellcheck source=tests/integration/wait-ready.sh
+. "$(dirname "${BASH_SOURCE[0]}")/wait-ready.sh"
 top=${TORIDE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 bin=${TORIDE_BIN:-$top/build/toride}
 here=$top/tests/integration/lab_clients
@@ -41,12 +43,7 @@ done
 "$bin" lab --devices 62 --mix all --net 127.30.0.0/16 --truth "$work/truth.json" --ready-file "$work/ready" \
 	--hostkeys "$work/hostkeys" --no-delays >"$work/lab.log" 2>&1 &
 lab=$!
-for _ in $(seq 300); do
-	[ -e "$work/ready" ] && break
-	kill -0 "$lab" 2>/dev/null || break
-	sleep 0.1
-done
-if [ ! -e "$work/ready" ]; then
+if ! wait_ready "$work/ready" "$lab" 30; then
 	echo "FAIL: the lab did not come up"
 	cat "$work/lab.log"
 	exit 1

@@ -34,6 +34,8 @@
 # same time) and the peak counts the sessions of all shards at the same sample. Each process is
 # still measured on its own. The test prints which case ran.
 set -u
+# shellcheck source=tests/integration/wait-ready.sh
+. "$(dirname "${BASH_SOURCE[0]}")/wait-ready.sh"
 top=${TORIDE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 bin=${TORIDE_BIN:-$top/build/toride}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -133,12 +135,7 @@ for i in $(seq 0 $((nlabs - 1))); do
 	labs+=($!)
 done
 for i in $(seq 0 $((nlabs - 1))); do
-	for _ in $(seq 600); do
-		[ -e "$work/ready$i" ] && break
-		kill -0 "${labs[$i]}" 2>/dev/null || { cat "$work/lab$i.log"; fail "lab $i died"; }
-		sleep 0.1
-	done
-	[ -e "$work/ready$i" ] || { cat "$work/lab$i.log"; fail "lab $i did not come up"; }
+	wait_ready "$work/ready$i" "${labs[$i]}" || { cat "$work/lab$i.log"; fail "lab $i did not come up"; }
 done
 "$py" - "$work" "$nlabs" <<'PY' || fail "truth"
 import json, sys

@@ -13,6 +13,8 @@
 #      namespace: findings equal the fleet's truth (fleet_compare.py)
 # Needs root (namespaces, raw sockets, tcpdump); without it prints SKIP and exits 0.
 set -u
+# shellcheck source=tests/integration/wait-ready.sh
+. "$(dirname "${BASH_SOURCE[0]}")/wait-ready.sh"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=${TORIDE_SOURCE_DIR:-$(cd "$HERE/../.." && pwd)}
 BIN=${TORIDE_BIN:-$SRC/build/toride}
@@ -176,12 +178,7 @@ mkdir -p "$F"
 ip netns exec "$DL_TGT_NS" "$T" lab --devices "$FLEET_DEVICES" --net "$DL_FLEET4" --no-delays \
 	--truth "$F/truth.json" --ready-file "$F/ready" --hostkeys "$F/hostkeys" >"$F/lab.log" 2>&1 &
 FLEET_PID=$!
-for _ in $(seq 300); do
-	[ -e "$F/ready" ] && break
-	kill -0 "$FLEET_PID" 2>/dev/null || break
-	sleep 0.1
-done
-if [ ! -e "$F/ready" ]; then
+if ! wait_ready "$F/ready" "$FLEET_PID" 30; then
 	fail "the fleet did not come up: $(tail -5 "$F/lab.log")"
 else
 	"$PY" - "$F" <<'PY'

@@ -14,6 +14,8 @@
 # Needs root and ip netns (prints SKIP and exits 0 otherwise). The namespace and the lab are always
 # taken down (trap). Traffic never leaves the namespace: it has no route but the local one.
 set -u
+# shellcheck source=tests/integration/wait-ready.sh
+. "$(dirname "${BASH_SOURCE[0]}")/wait-ready.sh"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=${TORIDE_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
@@ -64,12 +66,7 @@ start=$(date +%s)
 ip netns exec "$ns" "$bin" lab --devices "$devices" --net "$net" --no-delays --truth "$work/truth.json" \
 	--ready-file "$work/ready" --hostkeys "$work/hostkeys" >"$work/lab.log" 2>&1 &
 lab=$!
-for _ in $(seq 300); do
-	[ -e "$work/ready" ] && break
-	kill -0 "$lab" 2>/dev/null || break
-	sleep 0.1
-done
-if [ ! -e "$work/ready" ]; then
+if ! wait_ready "$work/ready" "$lab" 30; then
 	echo "FAIL: the IPv6 lab did not come up"
 	cat "$work/lab.log"
 	exit 1

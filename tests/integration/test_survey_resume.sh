@@ -11,6 +11,8 @@
 # Per discovery path, the three surveys (uninterrupted, SIGKILL, SIGINT) run at the same time
 # against one fleet, each with its own database, to keep the test well under two minutes.
 set -u
+# shellcheck source=tests/integration/wait-ready.sh
+. "$(dirname "${BASH_SOURCE[0]}")/wait-ready.sh"
 bin=${TORIDE_BIN:-build/toride}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -34,12 +36,7 @@ start=$(date +%s)
 	--hostkeys "$work/hostkeys" >"$work/lab.log" 2>&1 &
 lab=$!
 echo "$lab" >>"$work/pids"
-for _ in $(seq 600); do
-	[ -e "$work/ready" ] && break
-	kill -0 "$lab" 2>/dev/null || { cat "$work/lab.log"; fail "the lab died"; }
-	sleep 0.1
-done
-[ -e "$work/ready" ] || fail "the lab did not come up"
+wait_ready "$work/ready" "$lab" || { cat "$work/lab.log"; fail "the lab did not come up"; }
 "$py" - "$work" <<'PY' || fail "truth"
 import json, sys
 w = sys.argv[1]
