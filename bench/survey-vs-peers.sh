@@ -183,8 +183,10 @@ build_cmd() {
 	CMD=()
 	case "$tool" in
 	toride)
+		# --discovery connect: the peers get the service list and discover nothing (as root toride
+		# would take the SYN path and wait out its cool-down).
 		CMD=("$TORIDE_BIN" survey --scope-file "$WORK/$proto.addrs" --allow-reserved 10.77.0.0/16
-			-p "$ports" --creds "$WORK/creds.txt" --no-vendor-creds --db "$dir/survey.db"
+			-p "$ports" --creds "$WORK/creds.txt" --no-vendor-creds --discovery connect --db "$dir/survey.db"
 			-o "$dir/out.jsonl" --quiet)
 		;;
 	hydra)

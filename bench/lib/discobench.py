@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import threading
@@ -30,6 +29,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DISCOLAB = os.path.join(HERE, "..", "..", "tests", "integration", "disco", "discolab.py")
 sys.path.insert(0, os.path.dirname(DISCOLAB))
 import discolab  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peerbench  # noqa: E402  (time -v parsing and medians, shared with the other benches)
 
 # tx_packets sampling period: fine enough to time a send of ~0.2 s to a few percent, cheap enough
 # (one sysfs read) not to slow a tool on the 2-core machine.
@@ -73,22 +75,6 @@ class Sampler(threading.Thread):
         return s[i1][0] - s[max(i0, 0)][0], s[i1][1] - s[max(i0, 0)][1]
 
 
-def parse_time_v(path):
-    wall = rss = None
-    cpu = 0.0
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if line.startswith("Elapsed (wall clock) time"):
-                v = line.rsplit(" ", 1)[1].split(":")
-                wall = sum(float(x) * 60 ** i for i, x in enumerate(reversed(v)))
-            elif line.startswith("Maximum resident set size"):
-                rss = int(line.rsplit(" ", 1)[1])
-            elif line.startswith("User time") or line.startswith("System time"):
-                cpu += float(line.rsplit(" ", 1)[1])
-    return wall, rss, cpu
-
-
 def run_part(cmd, tag, work, timeout):
     """One process under /usr/bin/time -v with the wire sampled; returns its measurements."""
     tf = os.path.join(work, tag + ".time")
@@ -117,7 +103,8 @@ def run_part(cmd, tag, work, timeout):
     tx1 = tx_packets()
     out.close()
     err.close()
-    wall, rss, cpu = parse_time_v(tf)
+    t = peerbench.parse_time_file(tf)
+    wall, rss, cpu = t["time_wall_s"], t["maxrss_kb"], t["cpu_s"] or 0.0
     send_s, send_pkts = smp.window()
     return {"rc": rc, "status": status, "wall": wall, "rss_kb": rss, "cpu": cpu, "tx": tx1 - tx0,
             "send_s": send_s, "send_pkts": send_pkts}
@@ -250,11 +237,6 @@ def cmd_run(a):
     return 0
 
 
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
-
-
 def cmd_table(a):
     rows = [json.loads(l) for l in open(a.results) if l.strip()]
     plan = json.load(open(a.plan))
@@ -267,11 +249,11 @@ def cmd_table(a):
         rs = [r for r in rows if r["tool"] == t]
         agg[t] = {
             "runs": len(rs), "status": ",".join(sorted(set(r["status"] for r in rs))),
-            "counter": med([r["counter"] for r in rs]), "tx": med([r["tx"] for r in rs]),
-            "send_s": med([r["send_s"] for r in rs]), "pps": med([r["pps"] for r in rs]),
+            "counter": peerbench.med([r["counter"] for r in rs]), "tx": peerbench.med([r["tx"] for r in rs]),
+            "send_s": peerbench.med([r["send_s"] for r in rs]), "pps": peerbench.med([r["pps"] for r in rs]),
             "pps_all": [r["pps"] for r in rs],
-            "wall": med([r["wall"] for r in rs]), "cpu": med([r["cpu"] for r in rs]),
-            "rss": med([r["rss_kb"] / 1024.0 for r in rs]),
+            "wall": peerbench.med([r["wall"] for r in rs]), "cpu": peerbench.med([r["cpu"] for r in rs]),
+            "rss": peerbench.med([r["rss_kb"] / 1024.0 for r in rs]),
             "recall": [r["recall"] for r in rs], "precision": [r["precision"] for r in rs],
         }
     ref = "toride1" if "toride1" in agg else next((t for t in tools if t.startswith("toride")), None)

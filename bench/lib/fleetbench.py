@@ -18,7 +18,6 @@ import ipaddress
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -197,8 +196,11 @@ def toride_command(a, hosts, port, d):
     addrs = os.path.join(d, "addrs")
     with open(addrs, "w") as f:
         f.writelines("%s\n" % h for h, _ in hosts)
+    # --discovery connect: the peers get the service list and discover nothing; as root toride would
+    # otherwise take the SYN path and wait out its cool-down after the last probe (5 s by default).
     return [a.toride, "survey", "--scope-file", addrs, "--allow-reserved", FLEET_NET, "-p", str(port), "--creds",
-            os.path.join(a.work, "creds.txt"), "--no-vendor-creds", "--rate", "0", "--max-concurrency",
+            os.path.join(a.work, "creds.txt"), "--no-vendor-creds", "--discovery", "connect", "--rate", "0",
+            "--max-concurrency",
             str(a.concurrency), "-o", os.path.join(d, "out.jsonl"), "--quiet"]
 
 
@@ -225,11 +227,6 @@ def run_tool(a, fleet, tool, proto, hosts, run):
                 sessions=after["sessions"] - before["sessions"], refused=after["refused"] - before["refused"],
                 lab_rss_kb=max(lab_rss0, fleet.rss_kb()))
     return meas
-
-
-def med(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
 
 
 def fnum(v, nd=1):
@@ -266,13 +263,13 @@ def table(results, fleet_truth, pairs, nc_pairs, protos):
                 out.append("| %s | - | cannot | - | - | - | - | - | - | - | - | - | - | - | - |" % tool)
                 notes.append("%s: %s" % (tool, rs[0]["reason"]))
                 continue
-            wall = med([r["wall_s"] for r in rs])
-            att = med([r["attempts_server"] for r in rs])
-            att_tool = med([r.get("attempts_tool") for r in rs])
-            rate = med([r["attempts_server"] / r["wall_s"] if r["wall_s"] else None for r in rs])
-            maxrss = med([r.get("maxrss_kb") for r in rs])
-            tree = med([r.get("tree_rss_kb") for r in rs])
-            cpu = med([r.get("cpu_s") for r in rs])
+            wall = peerbench.med([r["wall_s"] for r in rs])
+            att = peerbench.med([r["attempts_server"] for r in rs])
+            att_tool = peerbench.med([r.get("attempts_tool") for r in rs])
+            rate = peerbench.med([r["attempts_server"] / r["wall_s"] if r["wall_s"] else None for r in rs])
+            maxrss = peerbench.med([r.get("maxrss_kb") for r in rs])
+            tree = peerbench.med([r.get("tree_rss_kb") for r in rs])
+            cpu = peerbench.med([r.get("cpu_s") for r in rs])
             hosts = rs[0]["hosts"]
             sc = [score(r, svc, [tuple(h) for h in r["host_list"]], nc_pairs if tool == "ncrack" else pairs)
                   for r in rs]
@@ -306,7 +303,7 @@ def table(results, fleet_truth, pairs, nc_pairs, protos):
                 if r.get("refused"):
                     notes.append("%s run %d: the fleet refused %d connections over its session cap" % (
                         tool, r["run"], r["refused"]))
-            lab = med([r.get("lab_rss_kb") for r in rs])
+            lab = peerbench.med([r.get("lab_rss_kb") for r in rs])
             if lab:
                 notes.append("%s: fleet RSS during the runs %.0f MB" % (tool, lab / 1024))
         if notes:
